@@ -1,0 +1,260 @@
+"""Forward and backward passes of a fully connected network, in the seeds' notation.
+
+Indices follow the contract: layer 0 is the input, layers 1..L have weights.
+Every per-layer tuple here (W, b, z, a, delta, dW, db) is indexed by the
+layer number itself, so `trace.delta[2]` is delta^(2); index 0 of the
+weighted quantities holds an empty (0, 0) array that is never used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bpdebug.engine.activations import Activation, get_activation
+from bpdebug.engine.losses import Loss, get_loss, output_cost, output_delta
+
+EMPTY = np.empty((0, 0))
+EMPTY.setflags(write=False)
+
+
+def frozen(x: np.ndarray) -> np.ndarray:
+    """`x` marked read-only, so that recorded values cannot drift."""
+    x.setflags(write=False)
+    return x
+
+
+@dataclass(frozen=True)
+class Params:
+    """Weights and biases: W[l] is (n_l, n_{l-1}), b[l] is (n_l,), for l = 1..L."""
+
+    W: tuple[np.ndarray, ...]
+    b: tuple[np.ndarray, ...]
+
+    @property
+    def depth(self) -> int:
+        """L, the number of weighted layers."""
+        return len(self.W) - 1
+
+    def replace(
+        self, layer: int, W: np.ndarray | None = None, b: np.ndarray | None = None
+    ) -> Params:
+        """A copy with layer `layer`'s W and/or b replaced."""
+        Ws, bs = list(self.W), list(self.b)
+        if W is not None:
+            Ws[layer] = frozen(np.array(W, dtype=np.float64))
+        if b is not None:
+            bs[layer] = frozen(np.array(b, dtype=np.float64))
+        return Params(tuple(Ws), tuple(bs))
+
+    def count(self) -> int:
+        """The number of scalar parameters."""
+        return sum(w.size + b.size for w, b in zip(self.W[1:], self.b[1:], strict=True))
+
+    def all_finite(self) -> bool:
+        """Whether every weight and bias is a finite number."""
+        every = np.concatenate((*self.W[1:], *self.b[1:]), axis=None)
+        return bool(np.isfinite(np.add.reduce(every))) or bool(np.isfinite(every).all())
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything one forward and backward pass computed, for one batch.
+
+    Shapes (m examples in the batch): a[0] = X is (n_0, m); z[l], a[l] and
+    delta[l] are (n_l, m); dW[l] is (n_l, n_{l-1}); db[l] is (n_l,).
+    `delta[l]` column i is dC_0/dz^(l) for example i alone; `dW`, `db` are the
+    batch means of the per-example gradients (the contract). Regularization
+    adds its own gradient `dW_reg` (zero without l1/l2); the update uses
+    dW + dW_reg.
+    """
+
+    Y: np.ndarray
+    """Targets of the batch, (n_L, m)."""
+    z: tuple[np.ndarray, ...]
+    a: tuple[np.ndarray, ...]
+    delta: tuple[np.ndarray, ...]
+    dW: tuple[np.ndarray, ...]
+    db: tuple[np.ndarray, ...]
+    dW_reg: tuple[np.ndarray, ...]
+    dC_da: np.ndarray
+    """dC_0/da^(L) per example, (n_L, m): the first factor of the chain rule."""
+    per_example_cost: np.ndarray
+    """C_0 for each example, (m,)."""
+    data_cost: float
+    """C = mean of C_0 over the batch."""
+    reg_cost: float
+    """The regularization term l1 sum|W| + l2/2 sum W^2."""
+
+    @property
+    def cost(self) -> float:
+        """The cost the optimizer descends: data_cost + reg_cost."""
+        return self.data_cost + self.reg_cost
+
+    @property
+    def depth(self) -> int:
+        """L, the number of weighted layers."""
+        return len(self.z) - 1
+
+    @property
+    def batch_size(self) -> int:
+        """m, the number of examples (columns) in the batch."""
+        return int(self.a[0].shape[1])
+
+    def grad_W(self, layer: int) -> np.ndarray:
+        """The full weight gradient the update uses: dW + dW_reg."""
+        return self.dW[layer] + self.dW_reg[layer] if self.dW_reg[layer].size else self.dW[layer]
+
+    def grad_norm(self, layer: int) -> float:
+        """sqrt(|dW + dW_reg|^2 + |db|^2) of one layer."""
+        g = self.grad_W(layer)
+        return float(np.sqrt(np.sum(g * g) + np.sum(self.db[layer] ** 2)))
+
+    def total_grad_norm(self) -> float:
+        """The gradient norm over every parameter of the network."""
+        return float(np.sqrt(sum(self.grad_norm(l) ** 2 for l in range(1, self.depth + 1))))
+
+    def all_finite(self) -> bool:
+        """Whether every recorded number is finite."""
+        arrays = (*self.z[1:], *self.a[1:], *self.delta[1:], *self.dW[1:], *self.db[1:])
+        # One sum over everything is finite unless some element is not (or the
+        # sum overflows, which the exact search below then rules out).
+        if np.isfinite(np.add.reduce(np.concatenate(arrays, axis=None))) and np.isfinite(self.cost):
+            return True
+        return self.first_nonfinite() is None
+
+    def first_nonfinite(self) -> tuple[str, int] | None:
+        """(quantity, layer) of the first NaN/inf in pass order, or None.
+
+        Forward quantities are searched layer 1..L, then the cost, then the
+        backward quantities layer L..1: the order the values were computed.
+        """
+        for layer in range(1, self.depth + 1):
+            for name in ("z", "a"):
+                if not np.isfinite(getattr(self, name)[layer]).all():
+                    return name, layer
+        if not np.isfinite(self.per_example_cost).all() or not np.isfinite(self.cost):
+            return "cost", self.depth
+        for layer in range(self.depth, 0, -1):
+            for name in ("delta", "dW", "db"):
+                if not np.isfinite(getattr(self, name)[layer]).all():
+                    return name, layer
+        return None
+
+
+class Network:
+    """The math of one network shape: activations, loss and regularization.
+
+    Holds no parameters; `trace(params, X, Y)` is a pure function of its inputs.
+    """
+
+    def __init__(
+        self,
+        layers: tuple[int, ...],
+        activation: str,
+        output: str,
+        loss: str,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        fused: bool = True,
+    ) -> None:
+        self.layers = tuple(layers)
+        """Units per layer, (n_0, ..., n_L)."""
+        depth = len(layers) - 1
+        self.activations: tuple[Activation, ...] = tuple(
+            get_activation(output if l == depth else activation) for l in range(depth + 1)
+        )
+        """g_l by layer number; index 0 (the input) is unused."""
+        self.loss: Loss = get_loss(loss)
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+        self.fused = fused
+        """Use the shortcut delta^(L) of sigmoid+BCE and softmax+CE (same numbers)."""
+
+    @property
+    def depth(self) -> int:
+        """L, the number of weighted layers."""
+        return len(self.layers) - 1
+
+    def forward(self, params: Params, X: np.ndarray) -> tuple[tuple[np.ndarray, ...], ...]:
+        """(z, a) for every layer; X is a[0], shape (n_0, m)."""
+        z: list[np.ndarray] = [EMPTY]
+        a: list[np.ndarray] = [X]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for l in range(1, self.depth + 1):
+                z.append(params.W[l] @ a[l - 1] + params.b[l][:, None])
+                a.append(self.activations[l](z[l]))
+        return tuple(z), tuple(a)
+
+    def _forward(self, params: Params, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """`forward` for callers that already silenced floating-point warnings."""
+        z: list[np.ndarray] = [EMPTY]
+        a: list[np.ndarray] = [X]
+        for l in range(1, self.depth + 1):
+            z.append(params.W[l] @ a[l - 1] + params.b[l][:, None])
+            a.append(self.activations[l](z[l]))
+        return z, a
+
+    def regularization(self, params: Params) -> tuple[float, tuple[np.ndarray, ...]]:
+        """(l1 sum|W| + l2/2 sum W^2, its gradient l1 sign(W) + l2 W per layer)."""
+        if not (self.l1 or self.l2):
+            return 0.0, (EMPTY,) * (self.depth + 1)
+        cost = 0.0
+        grads: list[np.ndarray] = [EMPTY]
+        with np.errstate(over="ignore", invalid="ignore"):
+            for W in params.W[1:]:
+                cost += self.l1 * float(np.abs(W).sum()) + 0.5 * self.l2 * float((W * W).sum())
+                grads.append(frozen(self.l1 * np.sign(W) + self.l2 * W))
+        return cost, tuple(grads)
+
+    def cost(self, params: Params, X: np.ndarray, Y: np.ndarray) -> float:
+        """The batch cost C (data term plus regularization), forward pass only."""
+        z, a = self.forward(params, X)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            per_example = output_cost(self.activations[-1], self.loss, z[-1], a[-1], Y)
+        return float(per_example.mean()) + self.regularization(params)[0]
+
+    def trace(self, params: Params, X: np.ndarray, Y: np.ndarray) -> Trace:
+        """Forward pass, cost, then backward pass from layer L down to 1.
+
+        X is (n_0, m), Y is (n_L, m). delta^(L) = dC_0/da^(L) * g'(z^(L));
+        delta^(l) = (W^(l+1).T @ delta^(l+1)) * g'(z^(l)), summing over the
+        paths through layer l+1; dW^(l) = delta^(l) @ a^(l-1).T / m.
+        """
+        m = X.shape[1]
+        L = self.depth
+        delta: list[np.ndarray] = [EMPTY] * (L + 1)
+        dW: list[np.ndarray] = [EMPTY] * (L + 1)
+        db: list[np.ndarray] = [EMPTY] * (L + 1)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            z, a = self._forward(params, X)
+            per_example = output_cost(self.activations[L], self.loss, z[L], a[L], Y)
+            dC_da, delta[L] = output_delta(
+                self.activations[L], self.loss, z[L], a[L], Y, fused=self.fused
+            )
+            for l in range(L, 0, -1):
+                if l < L:
+                    dC_da_l = params.W[l + 1].T @ delta[l + 1]
+                    delta[l] = self.activations[l].backprop(z[l], a[l], dC_da_l)
+                dW[l] = delta[l] @ a[l - 1].T / m
+                db[l] = np.add.reduce(delta[l], axis=1) / m  # the batch mean
+            reg_cost, dW_reg = self.regularization(params)
+            data_cost = float(np.add.reduce(per_example)) / m
+        for arrays in (z, a, delta, dW, db):
+            for x in arrays:
+                if x is not EMPTY and x is not X:
+                    frozen(x)
+        return Trace(
+            Y=Y,
+            z=tuple(z),
+            a=tuple(a),
+            delta=tuple(delta),
+            dW=tuple(dW),
+            db=tuple(db),
+            dW_reg=dW_reg,
+            dC_da=frozen(dC_da),
+            per_example_cost=frozen(per_example),
+            data_cost=data_cost,
+            reg_cost=reg_cost,
+        )

@@ -1,0 +1,128 @@
+"""One scenario's training: the batch each step uses and the update it makes.
+
+Step N (the contract) means N updates have been applied. The state at step
+N holds the parameters and optimizer state after N updates; update N+1 uses
+the forward and backward pass of state N on batch N.
+
+Batch order: the examples are cut into batches of `batch_size` in order,
+the last one smaller if the size does not divide N (nothing is dropped).
+With `shuffle` (the default) and more than one batch per epoch, epoch e
+uses the permutation drawn from a generator seeded by (seed, e), so the
+batch of any step is a pure function of the scenario and the step number,
+and no random state needs to be saved. A whole-data-set batch keeps the
+file's order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from bpdebug.engine import (
+    Network,
+    OptimizerConfig,
+    OptState,
+    Params,
+    Trace,
+    apply_update,
+    init_params,
+    initial_state,
+)
+from bpdebug.scenario.model import Scenario
+
+
+@dataclass(frozen=True)
+class TrainState:
+    """The training state at step `step`: parameters and optimizer state."""
+
+    step: int
+    params: Params
+    opt: OptState
+
+    def nbytes(self) -> int:
+        """Memory held by the arrays of this state."""
+        arrays = (*self.params.W, *self.params.b)
+        return sum(x.nbytes for x in arrays) + self.opt.nbytes()
+
+
+class Schedule:
+    """Which examples each step's batch holds."""
+
+    def __init__(self, n_examples: int, batch_size: int, shuffle: bool, seed: int) -> None:
+        self.n_examples = n_examples
+        self.batch_size = min(batch_size, n_examples)
+        self.batches_per_epoch = -(-n_examples // self.batch_size)
+        self.shuffle = shuffle and self.batches_per_epoch > 1
+        self.seed = seed
+        self._epoch = -1
+        self._order = np.arange(n_examples)
+
+    def epoch(self, step: int) -> int:
+        """The epoch (0-based) that step `step`'s batch belongs to."""
+        return step // self.batches_per_epoch
+
+    def indices(self, step: int) -> np.ndarray:
+        """Indices of the examples in step `step`'s batch, in column order."""
+        epoch, k = divmod(step, self.batches_per_epoch)
+        if self.shuffle and epoch != self._epoch:
+            self._order = np.random.default_rng([self.seed, epoch]).permutation(self.n_examples)
+            self._epoch = epoch
+        return self._order[k * self.batch_size : (k + 1) * self.batch_size]
+
+
+class Trainer:
+    """Builds a scenario's network and makes its updates; holds no history."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        spec, training = scenario.network, scenario.training
+        self.network = Network(
+            spec.layers, spec.activation, spec.output, spec.loss, training.l1, training.l2
+        )
+        self.optimizer = OptimizerConfig(
+            name=training.optimizer,
+            learning_rate=training.learning_rate,
+            momentum=training.momentum,
+            beta1=training.beta1,
+            beta2=training.beta2,
+            eps=training.eps,
+        )
+        data = scenario.data
+        self.schedule = Schedule(data.size, training.batch_size, training.shuffle, scenario.seed)
+        self._whole = self.schedule.batches_per_epoch == 1
+
+    def initial_state(self) -> TrainState:
+        """The state at step 0: seeded (or explicit) parameters, fresh optimizer state."""
+        spec = self.scenario.network
+        params = init_params(
+            spec.layers,
+            spec.init,
+            self.scenario.seed,
+            spec.init_range,
+            [(i.W, i.b) for i in spec.explicit_init],
+        )
+        return TrainState(0, params, initial_state(self.optimizer, params))
+
+    def batch(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """(X, Y) of step `step`: (n_0, m) and (n_L, m) columns."""
+        data = self.scenario.data
+        if self._whole:
+            return data.inputs, data.targets
+        idx = self.schedule.indices(step)
+        X, Y = data.inputs[:, idx], data.targets[:, idx]
+        X.setflags(write=False)
+        Y.setflags(write=False)
+        return X, Y
+
+    def trace(self, state: TrainState) -> Trace:
+        """Forward and backward pass of `state` on its batch."""
+        X, Y = self.batch(state.step)
+        return self.network.trace(state.params, X, Y)
+
+    def advance(self, state: TrainState, trace: Trace) -> TrainState:
+        """The state after one update from `state`, whose pass is `trace`."""
+        L = self.network.depth
+        grad_W = tuple(trace.grad_W(l) if l else trace.dW[0] for l in range(L + 1))
+        params, opt = apply_update(self.optimizer, state.params, grad_W, trace.db, state.opt)
+        return TrainState(state.step + 1, params, opt)
