@@ -34,6 +34,10 @@ class Activation(Protocol):
         """a = g(z), same shape as z."""
         ...
 
+    def raw(self, z: np.ndarray) -> np.ndarray:
+        """g(z) for callers that already silenced floating-point warnings (the network)."""
+        ...
+
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         """da/dz unit by unit, g'(z), same shape as z (diagonal of the Jacobian)."""
         ...
@@ -57,6 +61,12 @@ class _Elementwise:
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return self.raw(z)
+
+    def raw(self, z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Sigmoid(_Elementwise):
@@ -66,6 +76,10 @@ class Sigmoid(_Elementwise):
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         return sigmoid(z)
+
+    def raw(self, z: np.ndarray) -> np.ndarray:
+        out: np.ndarray = 1.0 / (1.0 + np.exp(-z))  # see sigmoid() for z < -709
+        return out
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         return a * (1.0 - a)
@@ -77,7 +91,7 @@ class Tanh(_Elementwise):
 
     name: str = "tanh"
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
+    def raw(self, z: np.ndarray) -> np.ndarray:
         out: np.ndarray = np.tanh(z)
         return out
 
@@ -92,7 +106,7 @@ class Relu(_Elementwise):
 
     name: str = "relu"
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
+    def raw(self, z: np.ndarray) -> np.ndarray:
         out: np.ndarray = np.maximum(z, 0.0)
         return out
 
@@ -106,7 +120,7 @@ class LeakyRelu(_Elementwise):
 
     name: str = "leaky_relu"
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
+    def raw(self, z: np.ndarray) -> np.ndarray:
         return np.where(z > 0.0, z, LEAKY_SLOPE * z)
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -119,7 +133,7 @@ class Linear(_Elementwise):
 
     name: str = "linear"
 
-    def __call__(self, z: np.ndarray) -> np.ndarray:
+    def raw(self, z: np.ndarray) -> np.ndarray:
         return z.copy()
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -142,6 +156,9 @@ class Softmax:
         e = np.exp(shifted)
         out: np.ndarray = e / e.sum(axis=0, keepdims=True)
         return out
+
+    def raw(self, z: np.ndarray) -> np.ndarray:
+        return self(z)
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         return a * (1.0 - a)

@@ -193,7 +193,7 @@ class Network:
         a: list[np.ndarray] = [X]
         for l in range(1, self.depth + 1):
             z.append(params.W[l] @ a[l - 1] + params.b[l][:, None])
-            a.append(self.activations[l](z[l]))
+            a.append(self.activations[l].raw(z[l]))
         return z, a
 
     def regularization(self, params: Params) -> tuple[float, tuple[np.ndarray, ...]]:
@@ -242,9 +242,8 @@ class Network:
             reg_cost, dW_reg = self.regularization(params)
             data_cost = float(np.add.reduce(per_example)) / m
         for arrays in (z, a, delta, dW, db):
-            for x in arrays:
-                if x is not EMPTY and x is not X:
-                    frozen(x)
+            for x in arrays[1:]:
+                x.setflags(write=False)
         return Trace(
             Y=Y,
             z=tuple(z),
