@@ -1,0 +1,257 @@
+"""The `[data]` table: inline rows, a generator, or a CSV file -> a Dataset.
+
+Rows in the file are examples; the Dataset stores columns (the contract's
+a[0] and Y, shapes (n_0, N) and (n_L, N)).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+
+from bpdebug.errors import InputError, describe
+from bpdebug.scenario import data as gen
+from bpdebug.scenario.fields import Fields, Table, index, one_of
+from bpdebug.scenario.model import Dataset
+
+MAX_EXAMPLES = 1_000_000
+"""Most examples a generator or CSV file may produce."""
+
+MAX_DATA_VALUES = 20_000_000
+"""Most input numbers (examples x input width) a data set may hold: 160 MB of float64."""
+
+INLINE_KEYS = ("inputs", "targets")
+GENERATOR_KEYS = ("generator", "n", "noise", "seed", "size")
+CSV_KEYS = ("csv", "target_columns", "input_columns")
+FORMS = "inputs + targets, generator, or csv"
+
+
+def _frozen(columns: np.ndarray) -> np.ndarray:
+    out = np.ascontiguousarray(columns, dtype=np.float64)
+    out.setflags(write=False)
+    return out
+
+
+def read_data(
+    fields: Fields, table: Table, layers: tuple[int, ...], base: Path, seed: int
+) -> Dataset:
+    """Build the Dataset described by `table` for a network of `layers`.
+
+    `base` is the scenario file's folder (CSV paths are relative to it) and
+    `seed` the scenario's seed (the generators' default).
+    """
+    forms = [
+        form
+        for form, present in (
+            ("inputs + targets", "inputs" in table or "targets" in table),
+            ("generator", "generator" in table),
+            ("csv", "csv" in table),
+        )
+        if present
+    ]
+    if len(forms) != 1:
+        got = " and ".join(forms) if forms else "none of them"
+        fields.fail("data", f"expected exactly one of {FORMS}, got {got}")
+    if forms[0] == "generator":
+        fields.check_keys(table, "data", GENERATOR_KEYS)
+        return _generated(fields, table, layers, seed)
+    if forms[0] == "csv":
+        fields.check_keys(table, "data", CSV_KEYS)
+        return _from_csv(fields, table, layers, base)
+    fields.check_keys(table, "data", INLINE_KEYS)
+    return _inline(fields, table, layers)
+
+
+def _inline(fields: Fields, table: Table, layers: tuple[int, ...]) -> Dataset:
+    n_in, n_out = layers[0], layers[-1]
+    rows_what = "an array of rows, one per example"
+    inputs = fields.array(fields.require(table, "data", "inputs", rows_what), "data.inputs")
+    targets = fields.array(fields.require(table, "data", "targets", rows_what), "data.targets")
+    if not inputs:
+        fields.expected("data.inputs", "at least one row", inputs)
+    if len(targets) != len(inputs):
+        fields.expected("data.targets", f"{len(inputs)} rows (one per row of data.inputs)", targets)
+    last = len(layers) - 1
+    x = [
+        fields.number_row(row, index("data.inputs", i), n_in, f"network.layers[0] = {n_in}")
+        for i, row in enumerate(inputs)
+    ]
+    y = [
+        fields.number_row(row, index("data.targets", i), n_out, f"network.layers[{last}] = {n_out}")
+        for i, row in enumerate(targets)
+    ]
+    return Dataset(_frozen(np.array(x).T), _frozen(np.array(y).T), "inline")
+
+
+def _generated(fields: Fields, table: Table, layers: tuple[int, ...], seed: int) -> Dataset:
+    name = fields.choice(table["generator"], "data.generator", gen.GENERATORS)
+    n = fields.integer(table.get("n", 200), "data.n", minimum=1)
+    if n > MAX_EXAMPLES:
+        fields.fail("data.n", f"expected at most {MAX_EXAMPLES} examples, got {n}")
+    noise = fields.number(table.get("noise", 0.0), "data.noise", at_least=0.0)
+    data_seed = fields.integer(table.get("seed", seed), "data.seed", minimum=0)
+    size = 8
+    if "size" in table:
+        if name != "digits":
+            fields.fail("data.size", f"only used by generator digits, not {name}")
+        size = fields.integer(table["size"], "data.size")
+        if size not in gen.DIGIT_SIZES:
+            fields.expected("data.size", "8 or 28", size)
+    width = gen.input_width(name, size)
+    last = len(layers) - 1
+    if layers[0] != width:
+        what = "x, y" if name != "digits" else f"{size}x{size} pixels"
+        fields.fail(
+            "network.layers[0]",
+            f"expected {width} inputs to fit generator {name} ({what}), got {layers[0]}",
+        )
+    if n * width > MAX_DATA_VALUES:
+        fields.fail(
+            "data.n",
+            f"expected at most {MAX_DATA_VALUES // width} examples of {width} inputs"
+            f" ({MAX_DATA_VALUES} numbers), got {n}",
+        )
+    classes = gen.class_count(name)
+    fits = [1, classes] if classes == 2 else [classes]
+    if layers[-1] not in fits:
+        how = "1 (a 0/1 column) or 2 (one-hot)" if classes == 2 else f"{classes} (one-hot)"
+        fields.fail(
+            f"network.layers[{last}]",
+            f"expected {how} output units to fit generator {name} ({classes} classes),"
+            f" got {layers[-1]}",
+        )
+    points, labels = gen.generate(name, n, noise, data_seed, size)
+    targets = gen.labels_to_targets(labels, layers[-1], classes)
+    return Dataset(_frozen(points.T), _frozen(targets), f"generator {name}")
+
+
+def _column(fields: Fields, value: object, key: str, header: list[str]) -> int:
+    """The 0-based index of the column named or numbered by `value`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value < len(header):
+            return value
+        fields.expected(key, f"a column index from 0 to {len(header) - 1} or a header name", value)
+    if isinstance(value, str) and value in header:
+        if header.count(value) > 1:
+            fields.fail(key, f"column name {value!r} appears more than once in the header")
+        return header.index(value)
+    fields.expected(key, f"a column index or {one_of(header)}", value)
+
+
+def _columns(fields: Fields, value: object, key: str, header: list[str]) -> list[int]:
+    items = fields.array(value, key, "an array of header names or 0-based column indexes")
+    if not items:
+        fields.expected(key, "at least one column", items)
+    picked = [_column(fields, item, index(key, i), header) for i, item in enumerate(items)]
+    for i, col in enumerate(picked):
+        if picked.index(col) != i:
+            fields.fail(index(key, i), f"column {header[col]!r} is listed twice")
+    return picked
+
+
+def _read_csv(
+    fields: Fields, shown: str, resolved: Path
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the (row number, cells) of each non-blank row; row 1 is the header."""
+    try:
+        with resolved.open(encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header: list[str] | None = None
+            rows: list[tuple[int, list[str]]] = []
+            for cells in reader:
+                if not cells:
+                    continue
+                if header is None:
+                    header = [cell.strip() for cell in cells]
+                    continue
+                rows.append((reader.line_num, cells))
+                if len(rows) > MAX_EXAMPLES:
+                    raise InputError(shown, "", f"expected at most {MAX_EXAMPLES} rows")
+    except FileNotFoundError:
+        fields.fail("data.csv", f"no such file: {shown}")
+    except IsADirectoryError:
+        fields.fail("data.csv", f"expected a CSV file, got a directory: {shown}")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            shown,
+            "",
+            f"expected UTF-8 text, got byte 0x{exc.object[exc.start]:02x} at offset {exc.start}",
+        ) from None
+    except csv.Error as exc:
+        raise InputError(shown, "", f"invalid CSV: {exc}") from None
+    except OSError as exc:
+        fields.fail("data.csv", f"cannot read {shown}: {exc.strerror or exc}")
+    if header is None:
+        raise InputError(shown, "", "expected a header row, got an empty file")
+    if not rows:
+        raise InputError(shown, "", "expected at least one row of data after the header, got none")
+    return header, rows
+
+
+def _from_csv(fields: Fields, table: Table, layers: tuple[int, ...], base: Path) -> Dataset:
+    name = fields.string(table["csv"], "data.csv")
+    resolved = base / name
+    shown = str(resolved)
+    header, rows = _read_csv(fields, shown, resolved)
+    target_what = "an array of header names or 0-based column indexes"
+    targets = _columns(
+        fields,
+        fields.require(table, "data", "target_columns", target_what),
+        "data.target_columns",
+        header,
+    )
+    if "input_columns" in table:
+        inputs = _columns(fields, table["input_columns"], "data.input_columns", header)
+        for i, col in enumerate(inputs):
+            if col in targets:
+                fields.fail(
+                    index("data.input_columns", i),
+                    f"column {header[col]!r} is also a target column",
+                )
+    else:
+        inputs = [col for col in range(len(header)) if col not in targets]
+    last = len(layers) - 1
+    for key, picked, width, layer in (
+        ("data.target_columns", targets, layers[-1], last),
+        ("data.input_columns", inputs, layers[0], 0),
+    ):
+        if len(picked) != width:
+            names = ", ".join(header[col] for col in picked) or "none"
+            plural = "column" if width == 1 else "columns"
+            fields.fail(
+                key,
+                f"expected {width} {plural} (network.layers[{layer}] = {width}),"
+                f" got {len(picked)}: {names}",
+            )
+    if len(rows) * len(inputs) > MAX_DATA_VALUES:
+        raise InputError(shown, "", f"expected at most {MAX_DATA_VALUES} input numbers")
+    x = np.empty((len(inputs), len(rows)))
+    y = np.empty((len(targets), len(rows)))
+    for i, (row_number, cells) in enumerate(rows):
+        if len(cells) != len(header):
+            raise InputError(
+                shown,
+                f"row {row_number}",
+                f"expected {len(header)} cells like the header, got {len(cells)}",
+            )
+        for out, picked in ((x, inputs), (y, targets)):
+            for j, col in enumerate(picked):
+                out[j, i] = _cell(shown, row_number, header[col], cells[col])
+    return Dataset(_frozen(x), _frozen(y), f"csv {name}")
+
+
+def _cell(shown: str, row_number: int, column: str, cell: str) -> float:
+    try:
+        value = float(cell.strip())
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise InputError(
+            shown,
+            f"row {row_number}, column {column!r}",
+            f"expected a finite number, got {describe(cell)}",
+        )
+    return value

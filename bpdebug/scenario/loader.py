@@ -1,0 +1,309 @@
+"""Scenario files (TOML, read with tomllib, never evaluated) -> validated Scenario objects.
+
+This is the edge where bad input stops: every problem with a file becomes one
+InputError naming the file, the key path and what was expected. Past this
+module, code trusts the Scenario it gets.
+"""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from bpdebug.errors import InputError
+from bpdebug.scenario.datatable import read_data
+from bpdebug.scenario.fields import Fields, Table, count, index, one_of, sub
+from bpdebug.scenario.model import (
+    ACTIVATIONS,
+    BREAKPOINT_KINDS,
+    INIT_SCHEMES,
+    LOSSES,
+    OPTIMIZERS,
+    Breakpoint,
+    BreakpointKind,
+    LayerInit,
+    NetworkSpec,
+    Scenario,
+    TrainingSpec,
+)
+
+MAX_UNITS = 100_000
+"""Most units one layer may have (guards against a typo allocating gigabytes)."""
+
+MAX_PARAMETERS = 50_000_000
+"""Most weights and biases a network may have in total (400 MB of float64)."""
+
+TOP_KEYS = ("name", "description", "seed", "network", "data", "training", "debug")
+NETWORK_KEYS = ("layers", "activation", "output", "loss", "init", "init_range")
+TRAINING_KEYS = (
+    "learning_rate",
+    "batch_size",
+    "optimizer",
+    "momentum",
+    "beta1",
+    "beta2",
+    "eps",
+    "l1",
+    "l2",
+    "shuffle",
+)
+DEBUG_KEYS = ("breakpoints",)
+BREAKPOINT_KEYS = ("kind", "value", "layer")
+HIDDEN_ACTIVATIONS = tuple(name for name in ACTIVATIONS if name != "softmax")
+LOG_LOSSES = ("cross_entropy", "binary_cross_entropy")
+_KINDS: dict[str, BreakpointKind] = {
+    "nonfinite": "nonfinite",
+    "cost_below": "cost_below",
+    "grad_norm_above": "grad_norm_above",
+    "grad_norm_below": "grad_norm_below",
+    "dead_unit": "dead_unit",
+    "step": "step",
+}
+"""BREAKPOINT_KINDS as the Literal type the Breakpoint holds."""
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate the scenario file at `path`.
+
+    Raises InputError, and only InputError, for anything wrong with the file
+    (missing, unreadable, not UTF-8, not TOML, or not a valid scenario).
+    """
+    shown = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(shown, "", "no such file") from None
+    except IsADirectoryError:
+        raise InputError(shown, "", "expected a scenario file, got a directory") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        detail = getattr(exc, "strerror", None) or exc
+        raise InputError(shown, "", f"cannot read the file: {detail}") from None
+    try:
+        # utf-8-sig: a byte-order mark some editors write is not part of the TOML.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            shown, "", f"expected UTF-8 text, got byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+        ) from None
+    return loads_scenario(text, path)
+
+
+def loads_scenario(text: str, path: str | Path) -> Scenario:
+    """Validate scenario TOML `text` as if it had been read from `path`.
+
+    `path` names the file in error messages and anchors relative CSV paths;
+    it need not exist unless the data comes from a CSV file.
+    """
+    shown = str(path)
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = " ".join(str(exc).split())
+        raise InputError(shown, "", f"invalid TOML: {message}") from None
+    except RecursionError:
+        raise InputError(shown, "", "invalid TOML: nested too deeply") from None
+    try:
+        return _scenario(Fields(shown), document, Path(path), text)
+    except InputError:
+        raise
+    except Exception as exc:
+        # The loader's promise is one line, never a traceback: whatever slipped
+        # past validation is still reported against the file that caused it.
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise InputError(shown, "", f"cannot load the scenario ({detail})") from exc
+
+
+def _scenario(fields: Fields, document: Table, path: Path, text: str) -> Scenario:
+    fields.check_keys(document, "", TOP_KEYS)
+    name = fields.string(document.get("name", path.stem), "name", one_line=True)
+    description = fields.string(document.get("description", ""), "description", one_line=True)
+    seed = fields.integer(document.get("seed", 0), "seed", minimum=0)
+    network_table = fields.require(document, "", "network", "a [network] table")
+    network = _network(fields, fields.table(network_table, "network"))
+    data_table = fields.table(fields.require(document, "", "data", "a [data] table"), "data")
+    data = read_data(fields, data_table, network.layers, path.parent, seed)
+    training = _training(fields, fields.table(document.get("training", {}), "training"), data.size)
+    breakpoints = _debug(fields, fields.table(document.get("debug", {}), "debug"), network.depth)
+    return Scenario(
+        name=name,
+        path=path,
+        text=text,
+        network=network,
+        data=data,
+        training=training,
+        seed=seed,
+        description=description,
+        breakpoints=breakpoints,
+    )
+
+
+def _layers(fields: Fields, table: Table) -> tuple[int, ...]:
+    what = "an array of at least 2 positive integers (units per layer, input layer first)"
+    raw = fields.array(fields.require(table, "network", "layers", what), "network.layers", what)
+    if len(raw) < 2:
+        fields.expected("network.layers", what, raw)
+    layers = tuple(
+        fields.integer(units, index("network.layers", i), minimum=1) for i, units in enumerate(raw)
+    )
+    for i, units in enumerate(layers):
+        if units > MAX_UNITS:
+            fields.fail(
+                index("network.layers", i),
+                f"expected at most {MAX_UNITS} units in a layer, got {units}",
+            )
+    parameters = sum(n * (n_prev + 1) for n_prev, n in itertools.pairwise(layers))
+    if parameters > MAX_PARAMETERS:
+        fields.fail(
+            "network.layers",
+            f"expected at most {MAX_PARAMETERS} weights and biases in total, got {parameters}",
+        )
+    return layers
+
+
+def _network(fields: Fields, table: Table) -> NetworkSpec:
+    fields.check_keys(table, "network", NETWORK_KEYS)
+    layers = _layers(fields, table)
+    depth = len(layers) - 1
+    activation = table.get("activation", "sigmoid")
+    if activation == "softmax":
+        fields.fail(
+            "network.activation",
+            f"expected {one_of(HIDDEN_ACTIVATIONS)}, got 'softmax'"
+            " (softmax is only allowed as network.output)",
+        )
+    activation = fields.choice(activation, "network.activation", HIDDEN_ACTIVATIONS)
+    output = fields.choice(table.get("output", "sigmoid"), "network.output", ACTIVATIONS)
+    if output == "softmax" and layers[-1] < 2:
+        fields.fail(
+            "network.output",
+            f"softmax needs at least 2 output units, got network.layers[{depth}] = {layers[-1]}",
+        )
+    loss = fields.choice(table.get("loss", "squared_error"), "network.loss", LOSSES)
+    if loss in LOG_LOSSES and output not in ("sigmoid", "softmax"):
+        fields.fail(
+            "network.output",
+            f"expected sigmoid or softmax for loss {loss} (it takes the log of the"
+            f" output, which must be a probability), got {output!r}",
+        )
+    init = table.get("init", "xavier")
+    explicit: tuple[LayerInit, ...] = ()
+    if isinstance(init, list):
+        explicit = _explicit_init(fields, init, layers)
+        init = "xavier"
+    elif not isinstance(init, str) or init not in INIT_SCHEMES:
+        fields.expected("network.init", f"{one_of(INIT_SCHEMES)} or [[network.init]] tables", init)
+    init_range = fields.number(table.get("init_range", 0.5), "network.init_range", above=0.0)
+    return NetworkSpec(
+        layers=layers,
+        activation=activation,
+        output=output,
+        loss=loss,
+        init=init,
+        init_range=init_range,
+        explicit_init=explicit,
+    )
+
+
+def _explicit_init(
+    fields: Fields, tables: list[object], layers: tuple[int, ...]
+) -> tuple[LayerInit, ...]:
+    depth = len(layers) - 1
+    if len(tables) != depth:
+        fields.fail(
+            "network.init",
+            f"expected {depth} [[network.init]] tables (one per weighted layer 1..{depth}),"
+            f" got {len(tables)}",
+        )
+    inits = []
+    for i, item in enumerate(tables):
+        key, layer = index("network.init", i), i + 1
+        table = fields.table(item, key)
+        fields.check_keys(table, key, ("W", "b"))
+        shape = (layers[layer], layers[layer - 1])
+        note = f"n_{layer} x n_{layer - 1} for layer {layer}"
+        W_rows = fields.number_matrix(
+            fields.require(table, key, "W", f"a {shape[0]} x {shape[1]} array ({note})"),
+            sub(key, "W"),
+            shape,
+            note,
+        )
+        b_note = f"n_{layer} for layer {layer}"
+        b_row = fields.number_row(
+            fields.require(table, key, "b", f"an array of {count(shape[0], 'number')} ({b_note})"),
+            sub(key, "b"),
+            shape[0],
+            b_note,
+        )
+        W, b = np.array(W_rows, dtype=np.float64), np.array(b_row, dtype=np.float64)
+        W.setflags(write=False)
+        b.setflags(write=False)
+        inits.append(LayerInit(W=W, b=b))
+    return tuple(inits)
+
+
+def _training(fields: Fields, table: Table, size: int) -> TrainingSpec:
+    fields.check_keys(table, "training", TRAINING_KEYS)
+    defaults = TrainingSpec()
+
+    def fraction(name: str, default: float) -> float:
+        return fields.number(
+            table.get(name, default), sub("training", name), at_least=0.0, below=1.0
+        )
+
+    batch_size = fields.integer(table.get("batch_size", size), "training.batch_size", minimum=1)
+    if batch_size > size:
+        fields.fail(
+            "training.batch_size",
+            f"expected at most {size} (the number of examples), got {batch_size}",
+        )
+    return TrainingSpec(
+        learning_rate=fields.number(
+            table.get("learning_rate", defaults.learning_rate),
+            "training.learning_rate",
+            above=0.0,
+        ),
+        batch_size=batch_size,
+        optimizer=fields.choice(
+            table.get("optimizer", defaults.optimizer), "training.optimizer", OPTIMIZERS
+        ),
+        momentum=fraction("momentum", defaults.momentum),
+        beta1=fraction("beta1", defaults.beta1),
+        beta2=fraction("beta2", defaults.beta2),
+        eps=fields.number(table.get("eps", defaults.eps), "training.eps", above=0.0),
+        l1=fields.number(table.get("l1", defaults.l1), "training.l1", at_least=0.0),
+        l2=fields.number(table.get("l2", defaults.l2), "training.l2", at_least=0.0),
+        shuffle=fields.boolean(table.get("shuffle", defaults.shuffle), "training.shuffle"),
+    )
+
+
+def _debug(fields: Fields, table: Table, depth: int) -> tuple[Breakpoint, ...]:
+    fields.check_keys(table, "debug", DEBUG_KEYS)
+    items = fields.array(
+        table.get("breakpoints", []), "debug.breakpoints", "[[debug.breakpoints]] tables"
+    )
+    breakpoints = []
+    for i, item in enumerate(items):
+        key = index("debug.breakpoints", i)
+        bp = fields.table(item, key)
+        fields.check_keys(bp, key, BREAKPOINT_KEYS)
+        kind = fields.choice(
+            fields.require(bp, key, "kind", one_of(BREAKPOINT_KINDS)),
+            sub(key, "kind"),
+            BREAKPOINT_KINDS,
+        )
+        value = 0.0
+        if kind == "step":
+            raw = fields.require(bp, key, "value", "a non-negative integer (the step)")
+            value = float(fields.integer(raw, sub(key, "value"), minimum=0))
+        elif kind in ("grad_norm_above", "grad_norm_below"):
+            raw = fields.require(bp, key, "value", "a number >= 0 (the gradient norm)")
+            value = fields.number(raw, sub(key, "value"), at_least=0.0)
+        elif kind == "cost_below" or "value" in bp:
+            raw = fields.require(bp, key, "value", "a number (the cost)")
+            value = fields.number(raw, sub(key, "value"))
+        layer = fields.integer(bp.get("layer", 0), sub(key, "layer"), minimum=0, maximum=depth)
+        breakpoints.append(Breakpoint(kind=_KINDS[kind], value=value, layer=layer))
+    return tuple(breakpoints)
