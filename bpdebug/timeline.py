@@ -207,6 +207,15 @@ class Timeline:
             end = start
         return None
 
+    def peek(self, step: int) -> tuple[TrainState, Trace]:
+        """The state at `step` and its pass, without moving the current step."""
+        if step == self.step:
+            return self._state, self.trace
+        state = self._nearest_saved(step)
+        while state.step < step:
+            state = self._next(state, self._compute_trace(state))
+        return state, self._compute_trace(state)
+
     def edit(self, params: Params) -> None:
         """Replace the current parameters (a branch): later history is discarded."""
         state = TrainState(self.step, params, self._state.opt)

@@ -1,0 +1,533 @@
+"""Snapshots: one step's parameters, pass and gradients as .json, .npz or .md.
+
+The JSON object is the contract's (``bpdebug.snapshot/1``), plus extensions
+the contract allows it to grow: top-level ``epoch``, ``data_cost``,
+``reg_cost``, ``batch_size``, ``bpdebug_version``, ``branched_at`` (only
+after an edit: the state is then not the scenario's own), ``scenario.text``
+(the TOML, so a snapshot can rebuild its scenario) and per layer ``dW_reg``
+(only with l1/l2 regularization).
+
+Numbers are written with `float.__repr__`, so they read back bit for bit.
+NaN and infinities are what a debugger of diverging training must show, and
+strict JSON has no way to write them. We write them as the ``NaN``,
+``Infinity`` and ``-Infinity`` tokens of Python's json (its `allow_nan`
+default) rather than as strings or nulls, which would change the arrays'
+type. Python and JSON5 readers accept these tokens; strict parsers
+(JavaScript's JSON.parse, jq) reject such a file: read it with Python or
+export .npz instead. Finite snapshots are strict JSON.
+
+`.npz` holds the same values under flat names (``W1``, ``b1``, ``z1``, ...,
+strings as 0-d unicode arrays, never object arrays), so it loads with
+``allow_pickle=False``. `.md` is a report for people, never read back.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import zipfile
+import zlib
+from collections import Counter
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+
+from bpdebug import __version__
+from bpdebug.errors import InputError, describe
+from bpdebug.files import write_atomic, write_atomic_with
+
+if TYPE_CHECKING:
+    from bpdebug.timeline import Timeline
+
+FORMAT = "bpdebug.snapshot/1"
+"""The `format` tag of every snapshot this version writes and reads."""
+LAYER_ARRAYS = ("W", "b", "z", "a", "delta", "dW", "db")
+"""Per-layer arrays of the contract, in the order they are written."""
+MD_ROWS = MD_COLUMNS = 12
+"""The largest corner of a matrix the Markdown report prints."""
+
+_CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+# Symbolic shape of each array: a layer number stands for n_l, "m" for the batch.
+_SHAPES: dict[str, tuple[int | str, ...]] = {
+    "W": (0, -1),
+    "b": (0,),
+    "z": (0, "m"),
+    "a": (0, "m"),
+    "delta": (0, "m"),
+    "dW": (0, -1),
+    "db": (0,),
+    "dW_reg": (0, -1),
+}
+
+
+class ExportError(Exception):
+    """A snapshot that could not be written; `str(error)` is one line naming the file."""
+
+
+# -- building ---------------------------------------------------------------
+def snapshot_arrays(timeline: Timeline) -> dict[str, Any]:
+    """The snapshot of the timeline's current step, with arrays as float64 ndarrays.
+
+    Same keys as `snapshot`; inputs is (n_0, m), targets (n_L, m), and each
+    layer's W (n_l, n_{l-1}), b (n_l,), z, a, delta (n_l, m), dW, db.
+    """
+    scenario, trace = timeline.scenario, timeline.trace
+    params, spec, training = timeline.state.params, scenario.network, scenario.training
+    regularized = bool(training.l1 or training.l2)
+    layers: list[dict[str, Any]] = []
+    for l in range(1, trace.depth + 1):
+        layer: dict[str, Any] = {"index": l, "activation": spec.activation_of(l)}
+        values = [params.W[l], params.b[l], trace.z[l], trace.a[l], trace.delta[l]]
+        values += [trace.dW[l], trace.db[l]]
+        layer.update(zip(LAYER_ARRAYS, values, strict=True))
+        if regularized:
+            layer["dW_reg"] = trace.dW_reg[l]
+        layers.append(layer)
+    snap: dict[str, Any] = {
+        "format": FORMAT,
+        "scenario": {"name": scenario.name, "path": str(scenario.path), "text": scenario.text},
+        "step": timeline.step,
+        "loss": spec.loss,
+        "learning_rate": float(training.learning_rate),
+        "optimizer": training.optimizer,
+        "cost": float(trace.cost),
+        "inputs": trace.a[0],
+        "targets": trace.Y,
+        "layers": layers,
+        "epoch": timeline.epoch,
+        "data_cost": float(trace.data_cost),
+        "reg_cost": float(trace.reg_cost),
+        "batch_size": timeline.trainer.schedule.batch_size,
+        "bpdebug_version": __version__,
+    }
+    if timeline.branched_at is not None:
+        snap["branched_at"] = timeline.branched_at
+    return snap
+
+
+def snapshot(timeline: Timeline) -> dict[str, Any]:
+    """The contract's JSON object for the timeline's current step (plain lists and floats)."""
+    plain: dict[str, Any] = _plain(snapshot_arrays(timeline))
+    return plain
+
+
+def _plain(value: Any) -> Any:
+    """`value` with every ndarray replaced by nested lists of Python floats."""
+    if isinstance(value, np.ndarray):
+        return np.asarray(value, dtype=np.float64).tolist()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+# -- writing ----------------------------------------------------------------
+def export(timeline: Timeline, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Write the current step's snapshot to `path`; the suffix picks .json, .npz or .md.
+
+    Never overwrites an existing file unless `force`. Raises ExportError.
+    """
+    name = os.fspath(path)
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".json", ".npz", ".md"):
+        found = f"unknown snapshot format {suffix!r}" if suffix else "no file suffix"
+        raise ExportError(f"{name}: {found}; expected .json, .npz or .md")
+    if not force and os.path.lexists(name):
+        raise ExportError(f"{name}: exists; pass --force to overwrite")
+    snap = snapshot_arrays(timeline)
+    try:
+        if suffix == ".npz":
+            arrays = flatten(snap)
+
+            def write(f: IO[bytes]) -> None:
+                np.savez_compressed(f, allow_pickle=False, **arrays)
+
+            return write_atomic_with(name, write, overwrite=force)
+        text = to_json(_plain(snap)) if suffix == ".json" else to_markdown(snap)
+        return write_atomic(name, text.encode("utf-8"), overwrite=force)
+    except FileExistsError:
+        raise ExportError(f"{name}: exists; pass --force to overwrite") from None
+    except OSError as error:
+        raise ExportError(f"{name}: {error.strerror or error}") from None
+
+
+def to_json(value: Any, level: int = 0) -> str:
+    """JSON text with one line per matrix row (json.dumps(indent=...) gives one per number)."""
+    pad = " " * level
+    if isinstance(value, dict) and value:
+        items = (f"{pad} {json.dumps(k)}: {to_json(v, level + 1)}" for k, v in value.items())
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and value and isinstance(value[0], dict | list):
+        rows = (f"{pad} {to_json(v, level + 1)}" for v in value)
+        return "[\n" + ",\n".join(rows) + "\n" + pad + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def flatten(snap: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The .npz arrays of a snapshot (`snapshot_arrays` form): no object arrays."""
+    out: dict[str, np.ndarray] = {"format": np.array(snap["format"])}
+    for key in ("name", "path", "text"):
+        if key in snap["scenario"]:
+            out[f"scenario_{key}"] = np.array(str(snap["scenario"][key]))
+    for key in ("loss", "optimizer", "bpdebug_version"):
+        if key in snap:
+            out[key] = np.array(str(snap[key]))
+    for key in ("step", "epoch", "batch_size", "branched_at"):
+        if key in snap:
+            out[key] = np.array(snap[key], dtype=np.int64)
+    for key in ("cost", "learning_rate", "data_cost", "reg_cost"):
+        if key in snap:
+            out[key] = np.array(snap[key], dtype=np.float64)
+    out["inputs"] = np.asarray(snap["inputs"], dtype=np.float64)
+    out["targets"] = np.asarray(snap["targets"], dtype=np.float64)
+    out["activations"] = np.array([str(layer["activation"]) for layer in snap["layers"]])
+    for layer in snap["layers"]:
+        for name in (*LAYER_ARRAYS, "dW_reg"):
+            if name in layer:
+                out[f"{name}{layer['index']}"] = np.asarray(layer[name], dtype=np.float64)
+    return out
+
+
+def to_markdown(snap: dict[str, Any]) -> str:
+    """A report for people, in the seeds' notation; big matrices show their top-left corner."""
+    m = snap["inputs"].shape[1]
+    lines = [
+        f"# {snap['scenario']['name']}: step {snap['step']}",
+        "",
+        f"- scenario file: `{snap['scenario']['path']}`",
+        f"- step {snap['step']} (epoch {snap.get('epoch', '?')}), batch of m = {m} examples",
+        f"- loss {snap['loss']}, optimizer {snap['optimizer']}, "
+        f"learning rate {snap['learning_rate']!r}",
+        f"- cost C = {snap['cost']!r}",
+    ]
+    if snap.get("reg_cost"):
+        lines.append(f"  (data {snap['data_cost']!r} + regularization {snap['reg_cost']!r})")
+    if "branched_at" in snap:
+        lines.append(f"- parameters edited by hand at step {snap['branched_at']}")
+    lines += ["", "Numbers are rounded to 6 significant digits; .json and .npz hold them exactly."]
+    lines += _matrix_section("a^(0) = x, the inputs", snap["inputs"])
+    lines += _matrix_section("y, the targets", snap["targets"])
+    for layer in snap["layers"]:
+        l, g = layer["index"], layer["activation"]
+        lines += ["", f"## Layer {l} ({g})"]
+        lines += _matrix_section(f"W^({l})", layer["W"])
+        lines += _matrix_section(f"b^({l})", layer["b"][:, None])
+        lines += _matrix_section(f"z^({l}) = W^({l}) a^({l - 1}) + b^({l})", layer["z"])
+        lines += _matrix_section(f"a^({l}) = {g}(z^({l}))", layer["a"])
+        lines += _matrix_section(
+            f"delta^({l}) = dC_0/dz^({l}), one column per example", layer["delta"]
+        )
+        lines += _matrix_section(f"dC/dW^({l}) = delta^({l}) a^({l - 1})^T / m", layer["dW"])
+        lines += _matrix_section(
+            f"dC/db^({l}) = mean of delta^({l}) over the batch", layer["db"][:, None]
+        )
+        if "dW_reg" in layer:
+            lines += _matrix_section(f"dC_reg/dW^({l}), added to dC/dW^({l})", layer["dW_reg"])
+    return "\n".join(lines) + "\n"
+
+
+def _matrix_section(title: str, x: np.ndarray) -> list[str]:
+    """A heading, a truncation note if needed, and `x` as a fenced block of aligned numbers."""
+    rows, cols = x.shape
+    shown = x[:MD_ROWS, :MD_COLUMNS]
+    cells = [[f"{v:.6g}" for v in row] for row in shown.tolist()]
+    width = max(len(c) for row in cells for c in row)
+    block = [
+        "  ".join(c.rjust(width) for c in row) + (" ..." if cols > MD_COLUMNS else "")
+        for row in cells
+    ]
+    if rows > MD_ROWS:
+        block.append("...")
+    out = ["", f"### {title}  ({rows} x {cols})", ""]
+    if rows > MD_ROWS or cols > MD_COLUMNS:
+        shape = (
+            f"rows 1-{min(rows, MD_ROWS)} of {rows}, columns 1-{min(cols, MD_COLUMNS)} of {cols}"
+        )
+        out += [f"Showing {shape}.", ""]
+    return [*out, "```", *block, "```"]
+
+
+# -- reading ----------------------------------------------------------------
+def load_snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A .json or .npz snapshot, validated, in `snapshot_arrays` form (float64 ndarrays).
+
+    Raises InputError naming the file and the key for anything wrong: an
+    unreadable or truncated file, another format tag, a missing key, a value
+    of the wrong type or an array whose shape disagrees with the layer sizes.
+    """
+    name = os.fspath(path)
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".json", ".npz"):
+        raise InputError(
+            name, "", f"cannot read a {suffix or 'suffix-less'} file; expected .json or .npz"
+        )
+    try:
+        if suffix == ".json":
+            with open(name, "rb") as f:
+                return _parse(_JsonFields(name, _read_json(name, f.read())))
+        loaded = np.load(name, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise InputError(name, "", "expected an .npz archive, found a single .npy array")
+        with loaded:
+            return _parse(_NpzFields(name, loaded))
+    except OSError as error:
+        raise InputError(name, "", str(error.strerror or error)) from None
+    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        # np.load itself: a pickle, a bare .npy or a damaged zip.
+        raise InputError(name, "", f"not a readable .npz archive ({error})") from None
+
+
+def _read_json(name: str, data: bytes) -> dict[str, Any]:
+    """The top-level object of a JSON snapshot (NaN/Infinity accepted, see the module doc)."""
+    try:
+        obj = json.loads(data, parse_constant=_CONSTANTS.__getitem__)
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno} column {error.colno}"
+        raise InputError(name, "", f"not valid JSON, truncated? ({error.msg} at {where})") from None
+    except (ValueError, RecursionError) as error:  # not UTF-8; nested too deep
+        raise InputError(name, "", f"not a JSON text ({_one_line(error)})") from None
+    if not isinstance(obj, dict):
+        raise InputError(name, "", f"expected a JSON object, got {describe(obj)}")
+    return obj
+
+
+class _Fields:
+    """A snapshot file's values by contract key (layer 0 = top level), and where they sit."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def where(self, key: str, layer: int = 0) -> str:
+        """The key path an error message names."""
+        raise NotImplementedError
+
+    def find(self, key: str, layer: int = 0) -> tuple[str, object] | None:
+        """(key path, value) or None if absent."""
+        raise NotImplementedError
+
+    def depth(self) -> int:
+        """L, the number of weighted layers the file holds."""
+        raise NotImplementedError
+
+    def get(self, key: str, layer: int = 0) -> tuple[str, object]:
+        """(key path, value); a missing key is an error."""
+        found = self.find(key, layer)
+        if found is None:
+            detail = "; not a bpdebug snapshot" if key == "format" else ""
+            raise self.error(self.where(key, layer), "missing" + detail)
+        return found
+
+    def error(self, where: str, message: str) -> InputError:
+        """The one-line error for the value at `where`."""
+        return InputError(self.name, where, message)
+
+
+class _JsonFields(_Fields):
+    """Fields of a JSON snapshot: ``scenario.name``, ``layers[0].W``, ..."""
+
+    def __init__(self, name: str, obj: dict[str, Any]) -> None:
+        super().__init__(name)
+        self.obj = obj
+        self._layers: list[dict[str, Any]] | None = None
+
+    def where(self, key: str, layer: int = 0) -> str:
+        return f"layers[{layer - 1}].{key}" if layer else key
+
+    def find(self, key: str, layer: int = 0) -> tuple[str, object] | None:
+        where = self.where(key, layer)
+        holder = self.obj
+        if layer:
+            holder = self.layers()[layer - 1]
+        elif "." in key:
+            outer, key = key.split(".", 1)
+            inner = self.obj.get(outer)
+            if inner is None:
+                return None
+            if not isinstance(inner, dict):
+                raise self.error(outer, f"expected an object, got {describe(inner)}")
+            holder = inner
+        return (where, holder[key]) if key in holder else None
+
+    def layers(self) -> list[dict[str, Any]]:
+        """The `layers` list, checked to hold objects with index 1..L in order."""
+        if self._layers is None:
+            layers = self.get("layers")[1]
+            if not isinstance(layers, list) or not layers:
+                raise self.error("layers", f"expected a non-empty list, got {describe(layers)}")
+            for i, layer in enumerate(layers):
+                if not isinstance(layer, dict):
+                    raise self.error(f"layers[{i}]", f"expected an object, got {describe(layer)}")
+                index = layer.get("index")
+                if type(index) is not int or index != i + 1:
+                    got = "nothing" if index is None else describe(index)
+                    message = f"expected {i + 1} (layers 1..L in order), got {got}"
+                    raise self.error(f"layers[{i}].index", message)
+            self._layers = layers
+        return self._layers
+
+    def depth(self) -> int:
+        return len(self.layers())
+
+
+class _NpzFields(_Fields):
+    """Fields of an .npz snapshot: ``scenario_name``, ``W1``, ``activations[0]``, ..."""
+
+    def __init__(self, name: str, npz: Any) -> None:
+        super().__init__(name)
+        self.npz = npz
+        self.files = set(npz.files)
+        self._activations: list[str] | None = None
+
+    def where(self, key: str, layer: int = 0) -> str:
+        if key == "activation":
+            return f"activations[{layer - 1}]"
+        return f"{key}{layer}" if layer else key.replace(".", "_")
+
+    def find(self, key: str, layer: int = 0) -> tuple[str, object] | None:
+        where = self.where(key, layer)
+        if key == "activation":
+            return where, self.activations()[layer - 1]
+        if where not in self.files:
+            return None
+        value = self.read(where)
+        return where, value.item() if value.ndim == 0 else value
+
+    def read(self, key: str) -> np.ndarray:
+        """The array stored as `key`; object arrays are refused, never unpickled."""
+        try:
+            value = self.npz[key]
+        except ValueError as error:
+            if "pickle" in str(error):
+                raise self.error(key, "holds pickled Python objects; refusing to load it") from None
+            raise self.error(key, f"unreadable ({_one_line(error)})") from None
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            raise self.error(key, f"unreadable, truncated? ({_one_line(error)})") from None
+        if not isinstance(value, np.ndarray):  # pragma: no cover - np.load gives arrays
+            raise self.error(key, "expected an array")
+        return value
+
+    def activations(self) -> list[str]:
+        """The `activations` array: one name per layer 1..L."""
+        if self._activations is None:
+            value = self.get("activations")[1]
+            if not (isinstance(value, np.ndarray) and value.dtype.kind == "U"):
+                raise self.error("activations", "expected a 1-D array of strings")
+            if value.ndim != 1 or value.size == 0:
+                raise self.error("activations", f"expected one name per layer, shape {value.shape}")
+            self._activations = [str(v) for v in value]
+        return self._activations
+
+    def depth(self) -> int:
+        return len(self.activations())
+
+
+def _parse(fields: _Fields) -> dict[str, Any]:
+    """Check every key of a snapshot and return it in `snapshot_arrays` form."""
+    fmt = _text(fields, "format")
+    if fmt != FORMAT:
+        raise fields.error(fields.where("format"), f"expected {FORMAT!r}, got {describe(fmt)}")
+    scenario = {"name": _text(fields, "scenario.name"), "path": _text(fields, "scenario.path")}
+    if fields.find("scenario.text") is not None:
+        scenario["text"] = _text(fields, "scenario.text")
+    snap: dict[str, Any] = {
+        "format": fmt,
+        "scenario": scenario,
+        "step": _count(fields, "step"),
+        "loss": _text(fields, "loss"),
+        "learning_rate": _number(fields, "learning_rate"),
+        "optimizer": _text(fields, "optimizer"),
+        "cost": _number(fields, "cost"),
+    }
+    arrays = {(key, 0): _array(fields, key, 0, 2) for key in ("inputs", "targets")}
+    snap["inputs"], snap["targets"] = arrays["inputs", 0], arrays["targets", 0]
+    layers = []
+    for l in range(1, fields.depth() + 1):
+        layer: dict[str, Any] = {"index": l, "activation": _text(fields, "activation", l)}
+        names = (*LAYER_ARRAYS, "dW_reg") if fields.find("dW_reg", l) else LAYER_ARRAYS
+        for key in names:
+            layer[key] = arrays[key, l] = _array(fields, key, l, len(_SHAPES[key]))
+        layers.append(layer)
+    snap["layers"] = layers
+    _check_shapes(fields, arrays, len(layers))
+    for key, read in (
+        ("epoch", _count),
+        ("data_cost", _number),
+        ("reg_cost", _number),
+        ("batch_size", _count),
+        ("bpdebug_version", _text),
+        ("branched_at", _count),
+    ):
+        if fields.find(key) is not None:
+            snap[key] = read(fields, key)
+    return snap
+
+
+def _check_shapes(fields: _Fields, arrays: dict[tuple[str, int], np.ndarray], depth: int) -> None:
+    """Every array's shape against the sizes n_0..n_L and m most arrays agree on.
+
+    Sizes come from a vote, so the one wrong array is the one reported
+    (a wrong W^(1) does not make b^(1), z^(1), ... look wrong instead).
+    """
+    symbolic: dict[tuple[str, int], tuple[int | str, ...]] = {
+        ("inputs", 0): (0, "m"),
+        ("targets", 0): (depth, "m"),
+    }
+    for key, l in arrays:
+        if l:
+            symbolic[key, l] = tuple(l + d if isinstance(d, int) else d for d in _SHAPES[key])
+    votes: dict[int | str, Counter[int]] = {}
+    for k, x in arrays.items():
+        for slot, size in zip(symbolic[k], x.shape, strict=True):
+            votes.setdefault(slot, Counter())[size] += 1
+    sizes = {slot: counts.most_common(1)[0][0] for slot, counts in votes.items()}
+    for (key, l), x in arrays.items():
+        expected = tuple(sizes[slot] for slot in symbolic[key, l])
+        if x.shape != expected:
+            names = ", ".join(f"n_{s}" if isinstance(s, int) else s for s in symbolic[key, l])
+            message = f"expected shape ({names}) = {expected}, got {x.shape}"
+            raise fields.error(fields.where(key, l), message)
+
+
+def _text(fields: _Fields, key: str, layer: int = 0) -> str:
+    where, value = fields.get(key, layer)
+    if not isinstance(value, str):
+        raise fields.error(where, f"expected a string, got {describe(value)}")
+    return value
+
+
+def _number(fields: _Fields, key: str, layer: int = 0) -> float:
+    where, value = fields.get(key, layer)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise fields.error(where, f"expected a number, got {describe(value)}")
+    return float(value)
+
+
+def _count(fields: _Fields, key: str, layer: int = 0) -> int:
+    where, value = fields.get(key, layer)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise fields.error(where, f"expected an integer >= 0, got {describe(value)}")
+    return value
+
+
+def _array(fields: _Fields, key: str, layer: int, ndim: int) -> np.ndarray:
+    where, value = fields.get(key, layer)
+    what = "a matrix of numbers (rows of equal length)" if ndim == 2 else "a list of numbers"
+    try:
+        x = np.asarray(value)
+    except (ValueError, TypeError, OverflowError):  # ragged rows, huge integers
+        raise fields.error(where, f"expected {what}") from None
+    if x.dtype.kind not in "iuf" or x.ndim != ndim or x.size == 0:
+        got = (
+            f"an array of shape {x.shape} and type {x.dtype}"
+            if isinstance(value, np.ndarray)
+            else describe(value)
+        )
+        raise fields.error(where, f"expected {what}, got {got}")
+    return np.array(x, dtype=np.float64)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
