@@ -39,15 +39,19 @@ def hand_loop(scenario: Scenario) -> Callable[[int], None]:
     inputs, targets = scenario.data.inputs, scenario.data.targets
 
     def g(name: str, z: np.ndarray) -> np.ndarray:
+        out: np.ndarray
         if name == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-z))
-        if name == "relu":
-            return np.maximum(z, 0.0)
-        e = np.exp(z - z.max(axis=0))
-        return e / e.sum(axis=0)
+            out = 1.0 / (1.0 + np.exp(-z))
+        elif name == "relu":
+            out = np.maximum(z, 0.0)
+        else:
+            e = np.exp(z - z.max(axis=0))
+            out = e / e.sum(axis=0)
+        return out
 
     def g_prime(name: str, z: np.ndarray, a: np.ndarray) -> np.ndarray:
-        return a * (1.0 - a) if name == "sigmoid" else (z > 0.0).astype(float)
+        out: np.ndarray = a * (1.0 - a) if name == "sigmoid" else (z > 0.0).astype(float)
+        return out
 
     def run(steps: int) -> None:
         for step in range(steps):
@@ -57,7 +61,8 @@ def hand_loop(scenario: Scenario) -> Callable[[int], None]:
                 idx = schedule.indices(step)
                 X, Y = inputs[:, idx], targets[:, idx]
             m = X.shape[1]
-            zs, acts = [None], [X]
+            zs: list[np.ndarray] = [np.empty(0)]
+            acts: list[np.ndarray] = [X]
             for l in range(1, L + 1):
                 z = Ws[l] @ acts[-1] + bs[l][:, None]
                 zs.append(z)

@@ -272,7 +272,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from bpdebug.engine import check_gradients
-    from bpdebug.engine.gradcheck import GOOD, SUSPECT
+    from bpdebug.report import gradcheck_lines
 
     timeline = _timeline_at(args.scenario, args.step)
     trace = timeline.trace
@@ -284,40 +284,8 @@ def _check(args: argparse.Namespace) -> int:
         h=args.h,
         sample=args.sample,
     )
-    scenario = timeline.scenario
-    print(
-        f"gradient check  {scenario.name}  step {timeline.step}  h={result.h:g}  "
-        f"cost {result.cost:.10g}"
-    )
-    rows = [("layer", "params", "checked", "max rel error", "band", "worst")]
-    for layer in result.layers:
-        params = timeline.state.params
-        worst = layer.worst
-        where = (
-            f"d{worst.name}{list(worst.index)}: backprop {worst.analytic:.6g}, "
-            f"numeric {worst.numeric:.6g}"
-            if worst
-            else ""
-        )
-        if layer.kinks:
-            where += f"  ({layer.kinks} crossed a relu/l1 kink, not counted)"
-        rows.append(
-            (
-                str(layer.layer),
-                str(params.W[layer.layer].size + params.b[layer.layer].size),
-                str(layer.checked),
-                f"{layer.max_rel_error:.2e}",
-                layer.band,
-                where,
-            )
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:5], widths, strict=True)) + "  " + row[5])
-    print(
-        f"bands (CS231n): <= {GOOD:g} good, <= {SUSPECT:g} suspect, > {SUSPECT:g} wrong; "
-        "relative error |a-n|/(|a|+|n|)"
-    )
+    lines = gradcheck_lines(result, timeline.state.params, timeline.scenario.name, timeline.step)
+    print("\n".join(lines))
     return EXIT_OK if result.ok else EXIT_CHECK_FAILED
 
 

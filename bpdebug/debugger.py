@@ -11,6 +11,7 @@ This module never imports Textual: the app holds one Debugger and draws it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -18,7 +19,7 @@ from typing import Literal
 import numpy as np
 
 from bpdebug.engine import Activation, Params, Trace
-from bpdebug.scenario.model import Breakpoint
+from bpdebug.scenario.model import Breakpoint, BreakpointKind
 from bpdebug.timeline import Stop, Timeline
 
 PhaseKind = Literal["forward", "cost", "backward", "update"]
@@ -278,6 +279,11 @@ class Debugger:
         W[self.j, self.k] = value
         self.timeline.edit(self.params.replace(self.layer, W=W))
 
+    def next_weight(self) -> float:
+        """w_jk of the selected layer after this step's update (from the next state)."""
+        state = self.timeline.state_at(self.step + 1)
+        return float(state.params.W[self.layer][self.j, self.k])
+
     def reference_step(self) -> int | None:
         """The step `d` compares with: the mark, or the step before; None at step 0."""
         if self.mark is not None and self.mark != self.step:
@@ -331,3 +337,57 @@ def chain_rule_for(
         reg=float(trace.dW_reg[l][j, k]) if trace.dW_reg[l].size else 0.0,
         per_example=tuple(float(x) for x in per_example),
     )
+
+
+BREAKPOINT_SYNTAX = (
+    "nan | cost < 0.05 | grad > 10 | grad < 1e-6 @2 | dead | dead @1 | step 100   (@l = layer l)"
+)
+"""What the breakpoint prompt accepts, as the prompt shows it."""
+
+_BREAKPOINT = re.compile(
+    r"^\s*(?P<what>nan|inf|nonfinite|cost|grad|dead|step)\s*"
+    r"(?P<op>[<>=])?\s*(?P<value>[-+0-9.eE]+)?\s*(?:@\s*(?P<layer>\d+))?\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_breakpoint(text: str, depth: int) -> Breakpoint:
+    """A Breakpoint from the prompt's short syntax (BREAKPOINT_SYNTAX); ValueError if bad."""
+    match = _BREAKPOINT.match(text)
+    if not match:
+        raise ValueError(f"expected one of: {BREAKPOINT_SYNTAX}")
+    what, op, raw, raw_layer = (
+        match["what"].lower(),
+        match["op"],
+        match["value"],
+        match["layer"],
+    )
+    layer = int(raw_layer) if raw_layer else 0
+    if layer > depth:
+        raise ValueError(f"layer {layer} does not exist; the network has layers 1..{depth}")
+    value: float | None = None
+    if raw is not None:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"expected a number, got {raw!r}") from None
+    if what in ("nan", "inf", "nonfinite"):
+        return Breakpoint("nonfinite")
+    if what == "dead":
+        return Breakpoint("dead_unit", layer=layer)
+    if value is None:
+        raise ValueError(
+            f"{what} needs a number, e.g. {what} {'< 0.05' if what == 'cost' else '100'}"
+        )
+    if what == "cost":
+        if op not in (None, "<"):
+            raise ValueError("cost breakpoints stop when the cost falls below: cost < VALUE")
+        return Breakpoint("cost_below", value=value)
+    if what == "grad":
+        if op not in ("<", ">"):
+            raise ValueError("expected grad > VALUE or grad < VALUE")
+        kind: BreakpointKind = "grad_norm_above" if op == ">" else "grad_norm_below"
+        return Breakpoint(kind, value=value, layer=layer)
+    if value < 0 or value != int(value):
+        raise ValueError(f"expected a step number >= 0, got {raw}")
+    return Breakpoint("step", value=float(int(value)))

@@ -188,7 +188,7 @@ class Timeline:
         saved = sorted({**self._checkpoints, **self._pinned})
         starts = [s for s in saved if s < end]
         for start in reversed(starts):
-            state = self._checkpoints.get(start) or self._pinned[start]
+            state = self._pinned.get(start) or self._checkpoints[start]
             found: Stop | None = None
             while state.step < end:
                 trace = self._compute_trace(state)
@@ -207,13 +207,20 @@ class Timeline:
             end = start
         return None
 
+    def state_at(self, step: int) -> TrainState:
+        """The state at `step`, without moving the current step."""
+        if step == self.step:
+            return self._state
+        state = self._nearest_saved(step)
+        while state.step < step:
+            state = self._next(state, self._compute_trace(state))
+        return state
+
     def peek(self, step: int) -> tuple[TrainState, Trace]:
         """The state at `step` and its pass, without moving the current step."""
         if step == self.step:
             return self._state, self.trace
-        state = self._nearest_saved(step)
-        while state.step < step:
-            state = self._next(state, self._compute_trace(state))
+        state = self.state_at(step)
         return state, self._compute_trace(state)
 
     def edit(self, params: Params) -> None:
@@ -226,7 +233,7 @@ class Timeline:
             self._checkpoint_bytes -= self._checkpoints.pop(s).nbytes()
         self._fine.clear()
         self._fine_base = -1
-        self._costs[step + 1 :] = np.nan
+        self._costs[step:] = np.nan
         self._frontier = step
         self.branched_at = step
         self._state = state

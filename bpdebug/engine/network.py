@@ -55,7 +55,9 @@ class Params:
     def all_finite(self) -> bool:
         """Whether every weight and bias is a finite number."""
         every = np.concatenate((*self.W[1:], *self.b[1:]), axis=None)
-        return bool(np.isfinite(np.add.reduce(every))) or bool(np.isfinite(every).all())
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = np.add.reduce(every)
+        return bool(np.isfinite(total)) or bool(np.isfinite(every).all())
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ class Trace:
     def grad_norm(self, layer: int) -> float:
         """sqrt(|dW + dW_reg|^2 + |db|^2) of one layer."""
         g = self.grad_W(layer)
-        return float(np.sqrt(np.sum(g * g) + np.sum(self.db[layer] ** 2)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.sqrt(np.sum(g * g) + np.sum(self.db[layer] ** 2)))
 
     def total_grad_norm(self) -> float:
         """The gradient norm over every parameter of the network."""
@@ -120,7 +123,9 @@ class Trace:
         arrays = (*self.z[1:], *self.a[1:], *self.delta[1:], *self.dW[1:], *self.db[1:])
         # One sum over everything is finite unless some element is not (or the
         # sum overflows, which the exact search below then rules out).
-        if np.isfinite(np.add.reduce(np.concatenate(arrays, axis=None))) and np.isfinite(self.cost):
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = np.add.reduce(np.concatenate(arrays, axis=None))
+        if np.isfinite(total) and np.isfinite(self.cost):
             return True
         return self.first_nonfinite() is None
 
