@@ -1,0 +1,543 @@
+"""The debugger's Textual app: one Debugger as the source of truth, panes that draw it.
+
+Attributes down: after every action the app hands each pane plain arrays
+and text (`refresh_view`). Training (`c`) runs in a worker thread in short
+chunks under a lock; a timer redraws the status line and the cost plot at a
+steady rate while it runs, and the matrices a few times a second, never per
+update.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from bpdebug.debugger import BREAKPOINT_SYNTAX, Debugger, parse_breakpoint
+from bpdebug.timeline import Stop
+from bpdebug.tui.panes import boundary_data, matrix_panes, numpy_literal
+from bpdebug.tui.render import chain_text, example_text, network_text, status_text
+from bpdebug.tui.screens import BreakpointsScreen, HelpScreen, PromptScreen, TextScreen
+from bpdebug.tui.widgets.boundary import DecisionBoundary
+from bpdebug.tui.widgets.costplot import CostPlot
+from bpdebug.tui.widgets.matrix import MatrixView
+
+NARROW_WIDTH = 120
+"""Below this many columns (or NARROW_HEIGHT rows) the panes become tabs."""
+NARROW_HEIGHT = 34
+MIN_SIZE = (40, 12)
+"""Below this the screen says it is too small instead of drawing panes."""
+FRAME_INTERVAL = 1 / 15
+"""Seconds between redraws of the status line and the plot while training runs."""
+MATRIX_INTERVAL = 0.5
+"""Seconds between redraws of the matrices while training runs."""
+CHUNK_SECONDS = 0.02
+"""How long the training thread holds the lock before letting the screen read."""
+
+PANES = ("W", "z", "a", "delta", "dW", "db")
+"""The matrix panes of the selected layer, in screen order."""
+
+
+class MainScreen(Screen[None]):
+    """The debugger's one screen: three columns when wide, tabs when narrow."""
+
+    narrow: reactive[bool] = reactive(False, recompose=True)
+    too_small: reactive[bool] = reactive(False, recompose=True)
+
+    def __init__(self, two_inputs: bool) -> None:
+        super().__init__()
+        self.two_inputs = two_inputs
+
+    def compose(self) -> ComposeResult:
+        if self.too_small:
+            yield Static(
+                f"terminal too small: bpdebug needs at least {MIN_SIZE[0]}x{MIN_SIZE[1]}",
+                id="too-small",
+            )
+            return
+        yield Static(id="title-bar")
+        views = {name: MatrixView(id=f"m-{name}", classes="matrix") for name in PANES}
+        # W beside its gradient, z beside a, delta beside db: pairs a learner compares.
+        matrices = [
+            Horizontal(views["W"], views["dW"], classes="matrix-row"),
+            Horizontal(views["z"], views["a"], classes="matrix-row"),
+            Horizontal(views["delta"], views["db"], classes="matrix-row"),
+        ]
+        if self.narrow:
+            with TabbedContent(id="tabs"):
+                with TabPane("layer", id="tab-layer"), Horizontal():
+                    yield Static(id="network")
+                    yield VerticalScroll(*matrices, id="matrices")
+                with TabPane("chain rule", id="tab-chain"):
+                    yield Static(id="chain")
+                with TabPane("cost", id="tab-cost"):
+                    yield CostPlot(id="cost")
+                if self.two_inputs:
+                    with TabPane("boundary", id="tab-boundary"):
+                        yield DecisionBoundary(id="boundary")
+        else:
+            with Horizontal(id="main"):
+                with Vertical(id="left"):
+                    yield Static(id="network")
+                with Vertical(id="center"):
+                    yield VerticalScroll(*matrices, id="matrices")
+                    yield Static(id="chain")
+                with Vertical(id="right"):
+                    yield CostPlot(id="cost")
+                    if self.two_inputs:
+                        yield DecisionBoundary(id="boundary")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.app.refresh_view)  # type: ignore[attr-defined]
+
+    def on_resize(self) -> None:
+        width, height = self.app.size
+        self.too_small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.narrow = width < NARROW_WIDTH or height < NARROW_HEIGHT
+        self.call_after_refresh(self.app.refresh_view)  # type: ignore[attr-defined]
+
+
+class BpdebugApp(App[int]):
+    """Step through backpropagation on one scenario."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "bpdebug"
+
+    BINDINGS = [
+        Binding("s", "step_into", "step"),
+        Binding("S", "step_back", "back"),
+        Binding("n", "next", "next"),
+        Binding("N", "rewind", "rewind"),
+        Binding("c", "continue", "continue"),
+        Binding("C", "reverse_continue", "rev-cont"),
+        Binding("g", "goto", "go to"),
+        Binding("b", "breakpoints", "break"),
+        Binding("e", "export", "export"),
+        Binding("k", "gradcheck", "check"),
+        Binding("w", "edit", "edit w"),
+        Binding("d", "diff", "diff"),
+        Binding("y", "copy", "copy", show=False),
+        Binding("m", "mark", "mark", show=False),
+        Binding("x", "example(1)", "example", show=False),
+        Binding("X", "example(-1)", "example back", show=False),
+        Binding("v", "next_pane", "pane", show=False),
+        Binding("h", "heatmap", "heatmap", show=False),
+        Binding("l", "log_scale", "log", show=False),
+        Binding("up", "unit(-1)", "unit", show=False),
+        Binding("down", "unit(1)", "unit", show=False),
+        Binding("left", "input(-1)", "weight", show=False),
+        Binding("right", "input(1)", "weight", show=False),
+        Binding("tab", "layer(1)", "layer", show=False, priority=True),
+        Binding("shift+tab", "layer(-1)", "layer", show=False, priority=True),
+        Binding("question_mark,f1", "help", "help"),
+        Binding("q", "quit", "quit"),
+    ]
+
+    running: reactive[bool] = reactive(False, bindings=True)
+    """Training runs in the worker thread (`c`)."""
+    heatmap: reactive[bool] = reactive(False, init=False)
+    """Matrices as half-block heatmaps instead of numbers."""
+    diff: reactive[bool] = reactive(False, init=False)
+    """Matrices show their change since the reference step."""
+    log_scale: reactive[bool] = reactive(False, init=False)
+    """The cost plot's y axis is log10 C."""
+
+    def __init__(self, debugger: Debugger, export_dir: Path, title: str = "") -> None:
+        super().__init__()
+        self.debugger = debugger
+        """The one source of truth: timeline, phase, selection."""
+        self.export_dir = export_dir
+        self.lock = threading.RLock()
+        """Held by whoever touches the timeline: the training thread or the screen."""
+        self.pane = "dW"
+        """The selected matrix pane (what `y` copies)."""
+        self.sub_title = title
+        self._pause_requested = False
+        self._frame_timer: Timer | None = None
+        self._last_matrix_draw = 0.0
+        self.exported: list[Path] = []
+        """Files written by the last export."""
+        self.startup_message = ""
+        """Shown once when the screen opens (e.g. how a snapshot was reopened)."""
+
+    # -- building ----------------------------------------------------------
+    def on_mount(self) -> None:
+        two_inputs = self.debugger.layers[0] == 2 and self.debugger.layers[-1] <= 2
+        self.push_screen(MainScreen(two_inputs))
+        if self.startup_message:
+            self.notify(self.startup_message, timeout=8)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every action in the command palette (ctrl+p)."""
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.show and binding.action != "quit":
+                action = binding.action
+                yield SystemCommand(
+                    f"{binding.description} ({binding.key})",
+                    _ACTION_HELP.get(action, binding.description),
+                    lambda action=action: self.run_action(action),
+                )
+        for action, text in _EXTRA_COMMANDS.items():
+            yield SystemCommand(
+                text.split(":")[0],
+                text,
+                lambda action=action: self.run_action(action),
+            )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out keys that cannot act now: rewinding at step 0, stepping while running."""
+        if self.running and action not in ("continue", "help", "quit", "command_palette"):
+            return None
+        at_start = self.debugger.step == 0
+        if action in ("rewind", "reverse_continue") and at_start:
+            return None
+        if action == "step_back" and at_start and self.debugger.phase_index == 0:
+            return None
+        return True
+
+    # -- drawing -----------------------------------------------------------
+    def refresh_view(self, matrices: bool = True) -> None:
+        """Hand every pane its current numbers (attributes down)."""
+        screen = self.screen
+        if not isinstance(screen, MainScreen) or screen.too_small:
+            return
+        with self.lock:
+            debugger = self.debugger
+            scenario = debugger.timeline.scenario
+            for bar in screen.query("#title-bar").results(Static):
+                bar.update(
+                    f" bpdebug  {scenario.name}  {scenario.path}    "
+                    f"step {debugger.step}  epoch {debugger.timeline.epoch}  "
+                    f"{debugger.phase.describe()}"
+                )
+            for pane in screen.query("#network").results(Static):
+                text = network_text(debugger)
+                text.append(f"\n{example_text(debugger)}\n")
+                cost = f"C = {debugger.trace.cost:.6g}" if debugger.known("cost", 0) else "C = …"
+                text.append(cost)
+                pane.update(text)
+            for pane in screen.query("#status").results(Static):
+                pane.update(status_text(debugger, self.running))
+            for plot in screen.query("#cost").results(CostPlot):
+                plot.show(debugger.timeline.costs().copy(), debugger.step, log=self.log_scale)
+            if matrices:
+                self._draw_matrices(screen)
+                for pane in screen.query("#chain").results(Static):
+                    pane.update(chain_text(debugger))
+                for boundary in screen.query("#boundary").results(DecisionBoundary):
+                    if boundary.size.area:
+                        rows, cols = boundary.grid_shape()
+                        boundary.show(*boundary_data(debugger, rows, cols))
+        self.refresh_bindings()
+
+    def _draw_matrices(self, screen: MainScreen) -> None:
+        panes = matrix_panes(self.debugger, diff=self.diff)
+        for name, pane in panes.items():
+            for view in screen.query(f"#m-{name}").results(MatrixView):
+                view.show(
+                    pane.title,
+                    pane.values,
+                    placeholder=pane.placeholder,
+                    selected=pane.selected,
+                    heatmap=self.heatmap,
+                    note=pane.note,
+                )
+                view.set_class(name == self.pane, "-selected-pane")
+        self._last_matrix_draw = time.monotonic()
+
+    def watch_heatmap(self) -> None:
+        self.refresh_view()
+
+    def watch_diff(self) -> None:
+        self.refresh_view()
+
+    def watch_log_scale(self) -> None:
+        self.refresh_view(matrices=False)
+
+    # -- moving through time ------------------------------------------------
+    def _move(self, move: str, *args: object) -> None:
+        with self.lock:
+            getattr(self.debugger, move)(*args)
+            self.debugger.paused = ""
+        self.refresh_view()
+
+    def action_step_into(self) -> None:
+        """s: one phase forward."""
+        self._move("step_into")
+
+    def action_step_back(self) -> None:
+        """S: one phase back."""
+        self._move("step_back")
+
+    def action_next(self) -> None:
+        """n: one whole update forward."""
+        self._move("next")
+
+    def action_rewind(self) -> None:
+        """N: one whole update back."""
+        self._move("rewind")
+
+    def action_goto(self) -> None:
+        """g: ask for a step and jump there."""
+
+        def check(text: str) -> str | None:
+            try:
+                value = int(text.strip())
+            except ValueError:
+                return f"expected a whole number, got {text!r}"
+            return None if value >= 0 else "expected a step >= 0"
+
+        def done(answer: str | None) -> None:
+            if answer is not None:
+                self._move("goto", int(answer.strip()))
+
+        self.push_screen(
+            PromptScreen(
+                "go to step", f"now at step {self.debugger.step}", str(self.debugger.step), check
+            ),
+            done,
+        )
+
+    def action_continue(self) -> None:
+        """c: train until a breakpoint; pressed again, pause."""
+        if self.running:
+            self._pause_requested = True
+            return
+        self._pause_requested = False
+        self.running = True
+        self.debugger.paused = ""
+        self._frame_timer = self.set_interval(FRAME_INTERVAL, self._frame)
+        self._train()
+
+    @work(thread=True, exclusive=True, group="train")
+    def _train(self) -> None:
+        stop: Stop | None = None
+        while not self._pause_requested:
+            deadline = time.monotonic() + CHUNK_SECONDS
+            with self.lock:
+                stop = self.debugger.continue_(should_stop=partial(self._chunk_over, deadline))
+            if stop.reason == "breakpoint":
+                break
+            time.sleep(0)  # let the screen take the lock
+        self.call_from_thread(self._stopped, stop)
+
+    def _chunk_over(self, deadline: float) -> bool:
+        return self._pause_requested or time.monotonic() > deadline
+
+    def _frame(self) -> None:
+        due = time.monotonic() - self._last_matrix_draw > MATRIX_INTERVAL
+        self.refresh_view(matrices=due)
+
+    def _stopped(self, stop: Stop | None) -> None:
+        self.running = False
+        if self._frame_timer is not None:
+            self._frame_timer.stop()
+        if stop is not None and stop.reason != "breakpoint":
+            self.debugger.paused = "paused"
+        if stop is not None and stop.breakpoint is not None:
+            nonfinite = stop.breakpoint.kind == "nonfinite"
+            self.notify(
+                f"stopped at step {stop.step}: {stop.detail}",
+                severity="error" if nonfinite else "information",
+            )
+        self.refresh_view()
+
+    def action_reverse_continue(self) -> None:
+        """C: back to the previous step where a breakpoint holds."""
+        with self.lock:
+            stop = self.debugger.reverse_continue()
+        if stop is None:
+            self.notify("no earlier breakpoint hit", severity="warning")
+        self.refresh_view()
+
+    # -- selection ---------------------------------------------------------
+    def action_unit(self, delta: int) -> None:
+        """↑/↓: select unit j."""
+        self.debugger.move_unit(delta)
+        self.refresh_view()
+
+    def action_input(self, delta: int) -> None:
+        """←/→: select unit k of the layer before (the weight w_jk)."""
+        self.debugger.move_input(delta)
+        self.refresh_view()
+
+    def action_layer(self, delta: int) -> None:
+        """tab/shift+tab: select the next/previous layer."""
+        depth = self.debugger.depth
+        self.debugger.select_layer((self.debugger.layer - 1 + delta) % depth + 1)
+        self.refresh_view()
+
+    def action_example(self, delta: int) -> None:
+        """x/X: the whole batch, or one example (one column)."""
+        self.debugger.cycle_example(delta)
+        self.refresh_view()
+
+    def action_next_pane(self) -> None:
+        """v: select the next matrix pane."""
+        self.pane = PANES[(PANES.index(self.pane) + 1) % len(PANES)]
+        self.refresh_view()
+
+    def action_heatmap(self) -> None:
+        """h: numbers or heatmap."""
+        self.heatmap = not self.heatmap
+
+    def action_diff(self) -> None:
+        """d: show the change since the step before (or the marked step)."""
+        self.diff = not self.diff
+
+    def action_mark(self) -> None:
+        """m: mark this step for `d`."""
+        self.debugger.mark = self.debugger.step
+        self.notify(f"marked step {self.debugger.step}: d compares with it")
+        self.refresh_view()
+
+    def action_log_scale(self) -> None:
+        """l: log scale for the cost plot."""
+        self.log_scale = not self.log_scale
+
+    # -- tools ---------------------------------------------------------------
+    def action_help(self) -> None:
+        """?: keys and notation."""
+        self.push_screen(HelpScreen())
+
+    def action_breakpoints(self) -> None:
+        """b: add or remove breakpoints."""
+        debugger = self.debugger
+
+        def add(text: str) -> str | None:
+            try:
+                debugger.breakpoints.append(parse_breakpoint(text, debugger.depth))
+            except ValueError as error:
+                return str(error)
+            return None
+
+        def remove(index: int) -> None:
+            del debugger.breakpoints[index]
+
+        def describe() -> list[str]:
+            return [bp.describe() for bp in debugger.breakpoints]
+
+        self.push_screen(BreakpointsScreen(describe, add, remove, BREAKPOINT_SYNTAX))
+
+    def action_copy(self) -> None:
+        """y: copy the selected matrix as a NumPy literal (OSC 52 works over SSH)."""
+        with self.lock:
+            pane = matrix_panes(self.debugger, diff=self.diff)[self.pane]
+        if pane.values is None:
+            self.notify(f"{pane.title} is not computed yet", severity="warning")
+            return
+        self.copy_to_clipboard(numpy_literal(pane.values))
+        self.notify(f"copied {pane.title} ({'x'.join(map(str, pane.values.shape))})")
+
+    def action_edit(self) -> None:
+        """w: set the selected weight; history branches from this step."""
+        debugger = self.debugger
+        l, j, k = debugger.layer, debugger.j, debugger.k
+        current = float(debugger.params.W[l][j, k])
+
+        def check(text: str) -> str | None:
+            try:
+                value = float(text)
+            except ValueError:
+                return f"expected a number, got {text!r}"
+            return None if np.isfinite(value) else "expected a finite number"
+
+        def done(answer: str | None) -> None:
+            if answer is None:
+                return
+            with self.lock:
+                debugger.edit_weight(float(answer))
+            self.notify(
+                f"w_{j}{k}^({l}) = {float(answer):g}: history branches at step {debugger.step}"
+            )
+            self.refresh_view()
+
+        self.push_screen(
+            PromptScreen(
+                f"edit w_{j}{k}^({l}) at step {debugger.step}",
+                "the steps after this one are replayed from the new value",
+                repr(current),
+                check,
+            ),
+            done,
+        )
+
+    def action_gradcheck(self) -> None:
+        """k: gradient check of the current state against finite differences."""
+        self.notify("checking gradients…")
+        self._gradcheck()
+
+    @work(thread=True, exclusive=True, group="check")
+    def _gradcheck(self) -> None:
+        from bpdebug.engine import check_gradients
+        from bpdebug.report import gradcheck_lines
+
+        with self.lock:
+            timeline = self.debugger.timeline
+            trace = timeline.trace
+            network, params, step = timeline.trainer.network, timeline.state.params, timeline.step
+            name = timeline.scenario.name
+        result = check_gradients(network, params, trace.a[0], trace.Y)
+        lines = gradcheck_lines(result, params, name, step)
+        verdict = "all layers good or suspect" if result.ok else "a layer is WRONG"
+        self.call_from_thread(
+            self.push_screen, TextScreen(f"gradient check: {verdict}", "\n".join(lines))
+        )
+
+    def action_export(self) -> None:
+        """e: JSON + NPZ + Markdown snapshots and an SVG screenshot, never overwriting."""
+        from bpdebug.tui.exporting import export_all
+
+        with self.lock:
+            try:
+                written = export_all(
+                    self.debugger.timeline, self.export_dir, self.export_screenshot()
+                )
+            except OSError as error:
+                self.notify(f"export failed: {error}", severity="error", timeout=8)
+                return
+        self.exported = written
+        names = ", ".join(p.name for p in written)
+        self.notify(f"exported to {written[0].parent}/: {names}", timeout=8)
+
+
+_ACTION_HELP = {
+    "step_into": "one phase: forward layer 1..L, cost, backward L..1, update",
+    "step_back": "one phase back in time",
+    "next": "one whole update forward",
+    "rewind": "one whole update back",
+    "continue": "train until a breakpoint; again to pause",
+    "reverse_continue": "back to the previous breakpoint hit",
+    "goto": "jump to step N",
+    "breakpoints": "add or remove breakpoints",
+    "export": "write JSON, NPZ, Markdown and SVG into the export folder",
+    "gradcheck": "compare backprop with finite differences",
+    "edit": "set the selected weight; history branches",
+    "diff": "show the change since the previous or marked step",
+    "help": "keys and notation",
+}
+
+_EXTRA_COMMANDS = {
+    "copy": "Copy matrix: the selected matrix as a NumPy literal (y)",
+    "mark": "Mark step: d compares with the marked step (m)",
+    "example(1)": "Next example: cycle batch / one example (x)",
+    "next_pane": "Next pane: select the next matrix pane (v)",
+    "heatmap": "Heatmap: numbers or heatmap (h)",
+    "log_scale": "Log scale: the cost plot's y axis (l)",
+    "layer(1)": "Next layer: select the next layer (tab)",
+}

@@ -1,0 +1,164 @@
+"""Rich text for the debugger's panes, built from plain numbers (no widgets here).
+
+Every symbol follows the seeds' notation: a^(l), z^(l), delta^(l), w_jk^(l),
+dC/dw = dz/dw * da/dz * dC/da.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+
+from bpdebug.debugger import ChainRule, Debugger
+
+PRIME = {
+    "sigmoid": "σ'",
+    "tanh": "tanh'",
+    "relu": "relu'",
+    "leaky_relu": "leaky_relu'",
+    "linear": "linear'",
+    "softmax": "softmax'",
+}
+"""g' by activation name, as the chain-rule pane writes it."""
+
+LOSS_GRADIENT = {
+    "squared_error": "2(a_{j}^({l}) - y_{j})",
+    "half_squared_error": "(a_{j}^({l}) - y_{j})",
+    "cross_entropy": "-y_{j}/a_{j}^({l})",
+    "binary_cross_entropy": "(a_{j}^({l}) - y_{j})/(a_{j}^({l})(1 - a_{j}^({l})))",
+}
+"""dC_0/da_j^(L) by loss name."""
+
+MAX_PATHS = 4
+"""Path terms written out before the sum is abbreviated."""
+
+
+def fmt(x: float, width: int = 0) -> str:
+    """A number as the panes write it: 4 significant digits, NaN and inf spelled out."""
+    if math.isnan(x):
+        text = "NaN"
+    elif math.isinf(x):
+        text = "inf" if x > 0 else "-inf"
+    elif x != 0.0 and (abs(x) >= 1e4 or abs(x) < 1e-3):
+        text = f"{x:.3e}"
+    else:
+        text = f"{x:.4g}" if abs(x) >= 1 else f"{x:.4f}"
+    return text.rjust(width) if width else text
+
+
+def sup(layer: int) -> str:
+    """The layer superscript of the notation: ``^(2)``."""
+    return f"^({layer})"
+
+
+def network_text(debugger: Debugger) -> Text:
+    """Layers 0..L with sizes and activations, the phase cursor and the selected layer."""
+    net = debugger.timeline.scenario.network
+    phase = debugger.phase
+    text = Text()
+    for l, units in enumerate(net.layers):
+        name = "input" if l == 0 else net.activation_of(l)
+        marker = "  "
+        if phase.kind in ("forward", "backward") and phase.layer == l:
+            marker = "▶ " if phase.kind == "forward" else "◀ "
+        line = f"{marker}{l} {name:<10} {units:>4}"
+        style = "reverse bold" if l == debugger.layer else ""
+        text.append(line, style=style)
+        text.append("\n")
+    cost_marker = "▶ " if phase.kind == "cost" else "  "
+    text.append(f"{cost_marker}C {net.loss}\n", style="bold" if phase.kind == "cost" else "")
+    if phase.kind == "update":
+        text.append("▶ update\n", style="bold")
+    return text
+
+
+def example_text(debugger: Debugger) -> str:
+    """The example selector's state: ``example: all (4)`` or ``example: 2 of 4``."""
+    m = debugger.trace.batch_size
+    if debugger.example is None:
+        return f"example: all ({m})"
+    return f"example: {debugger.example} of {m}"
+
+
+def chain_text(debugger: Debugger) -> Text:
+    """The chain-rule pane for the selected weight w_jk^(l)."""
+    l, j, k = debugger.layer, debugger.j, debugger.k
+    text = Text()
+    text.append(f"chain rule for w_{j}{k}{sup(l)}", style="bold")
+    text.append(f"  (unit {j} of layer {l}, from unit {k} of layer {l - 1})\n")
+    if not debugger.known("delta", l):
+        text.append(
+            f"needs delta{sup(l)}: step into the backward pass (s) to layer {l}", style="dim"
+        )
+        return text
+    rule = debugger.chain_rule()
+    net = debugger.timeline.scenario.network
+    activation = net.activation_of(l)
+    m = debugger.trace.batch_size
+    i = rule.example
+    which = f"example {i}" if debugger.example is not None else f"example {i} of {m}"
+    text.append("dC0/dw = dz/dw · da/dz · dC0/da", style="bold")
+    text.append(f"   ({which})\n")
+    dC_da_name = (
+        LOSS_GRADIENT[net.loss].format(j=j, l=l)
+        if l == debugger.depth
+        else f"Σ_q w_q{j}{sup(l + 1)} δ_q{sup(l + 1)}"
+    )
+    if rule.da_dz is None:
+        text.append(
+            f"       = a_{k}{sup(l - 1)} · δ_{j}{sup(l)}   (softmax: da/dz is a Jacobian)\n"
+        )
+        text.append(f"       = {fmt(rule.dz_dw)} · {fmt(rule.dC_dz)} = ")
+    else:
+        g = f"{PRIME.get(activation, 'g')}(z_{j}{sup(l)})"
+        text.append(f"       = a_{k}{sup(l - 1)} · {g} · {dC_da_name}\n")
+        text.append(f"       = {fmt(rule.dz_dw)} · {fmt(rule.da_dz)} · {fmt(rule.dC_da)} = ")
+    text.append(fmt(rule.product), style="bold")
+    text.append("\n")
+    if rule.paths:
+        terms = [f"{fmt(p.weight)}·{fmt(p.delta)}" for p in rule.paths[:MAX_PATHS]]
+        more = f" + … ({len(rule.paths)} paths)" if len(rule.paths) > MAX_PATHS else ""
+        text.append(f"dC0/da_{j}{sup(l)} = Σ over layer {l + 1}: ")
+        text.append(" + ".join(terms) + more + f" = {fmt(rule.dC_da)}\n")
+    text.append(f"batch mean dC/dw_{j}{k}{sup(l)} = ")
+    text.append(fmt(rule.batch_mean), style="bold")
+    text.append(f"  (mean of {m} examples = dW{sup(l)}[{j},{k}])")
+    if rule.reg:
+        text.append(f"\n+ regularization {fmt(rule.reg)} = {fmt(rule.batch_mean + rule.reg)}")
+    if debugger.phase.kind == "update":
+        w = float(debugger.params.W[l][j, k])
+        text.append(f"\nupdate: w_{j}{k}{sup(l)} {fmt(w)} → {fmt(debugger.next_weight())}")
+    return text
+
+
+def chain_table(rule: ChainRule, limit: int = 8) -> str:
+    """Per-example products dC_0/dw for the batch, at most `limit` of them."""
+    shown = ", ".join(fmt(x) for x in rule.per_example[:limit])
+    more = ", …" if len(rule.per_example) > limit else ""
+    return f"per example: [{shown}{more}]"
+
+
+def status_text(debugger: Debugger, running: bool) -> Text:
+    """The status line: step, epoch, phase, cost, |grad|, lr, and why the run paused."""
+    timeline = debugger.timeline
+    trace = debugger.trace
+    parts = [
+        f"step {debugger.step}",
+        f"epoch {timeline.epoch}",
+        debugger.phase.describe(),
+        f"cost {fmt(trace.cost)}" if debugger.known("cost", 0) else "cost …",
+        f"|grad| {fmt(trace.total_grad_norm())}" if debugger.known("db", 1) else "|grad| …",
+        f"lr {timeline.scenario.training.learning_rate:g}",
+    ]
+    text = Text(" " + " │ ".join(parts))
+    if running:
+        text.append(" │ running (c pauses)", style="bold green")
+    elif debugger.paused:
+        style = (
+            "bold red" if "NaN" in debugger.paused or "inf" in debugger.paused else "bold yellow"
+        )
+        text.append(f" │ paused: {debugger.paused}", style=style)
+    if timeline.branched_at is not None:
+        text.append(f" │ branched at step {timeline.branched_at}", style="bold magenta")
+    return text

@@ -1,0 +1,1 @@
+"""Widgets of the debugger screen: each takes plain arrays and draws them."""

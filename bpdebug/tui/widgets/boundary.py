@@ -1,0 +1,194 @@
+"""The decision boundary of a 2-input network over its input plane, with the data on top.
+
+Each terminal line shows two grid rows: "▀" with the upper row's colour in
+front and the lower row's colour behind, as in TensorFlow Playground but
+drawn in half blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.strip import Strip
+from textual.widget import Widget
+
+Extent = tuple[float, float, float, float]
+"""(xmin, xmax, ymin, ymax) of the input plane, in data coordinates."""
+
+NEUTRAL = "#f0f0f0"
+"""The colour of p = 0.5: the network cannot tell."""
+
+CLASS0_SHADES = ("#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2b7bba")
+"""Blues from unsure to sure of class 0. Downgraded to 16 colours the sure
+end becomes cyan; the dark point colours stay readable on every shade."""
+
+CLASS1_SHADES = ("#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#e6550d")
+"""Oranges from unsure to sure of class 1 (bright yellow, bright red, yellow in 16 colours)."""
+
+PALETTE = (*reversed(CLASS0_SHADES), NEUTRAL, *CLASS1_SHADES)
+"""Colour by level: level round(10 p), 0 = sure of class 0, 5 = neutral, 10 = sure of class 1."""
+
+POINT_GLYPHS = ("o", "x")
+"""The character of a data point by class, so the classes differ without colour."""
+
+POINT_COLORS = ("#0b2a7a", "#7a1a00")
+"""Strong class colours of the points (blue and red in 16 colours)."""
+
+HALF_BLOCK = "▀"
+
+
+def boundary_grid(
+    forward: Callable[[np.ndarray], np.ndarray], extent: Extent, rows: int, cols: int
+) -> np.ndarray:
+    """The network's class-1 output at the centre of each cell of a (rows, cols) grid.
+
+    `forward` takes inputs X (2, m) and returns outputs (n_L, m); with one
+    output unit that unit is used, with two or more unit 1 (the probability
+    of class 1). Row 0 is the top of the plane (y = ymax), column 0 its left.
+    """
+    xmin, xmax, ymin, ymax = extent
+    xs = xmin + (np.arange(cols) + 0.5) * (xmax - xmin) / cols
+    ys = ymax - (np.arange(rows) + 0.5) * (ymax - ymin) / rows
+    gx, gy = np.meshgrid(xs, ys)  # (rows, cols) each, row-major like the screen
+    out = np.asarray(forward(np.stack([gx.ravel(), gy.ravel()])))
+    unit = 0 if out.shape[0] == 1 else 1
+    grid: np.ndarray = out[unit].reshape(rows, cols)
+    return grid
+
+
+def data_extent(inputs: np.ndarray, pad: float = 0.1) -> Extent:
+    """The plane around `inputs` (2, N): their range widened by `pad` of its span on each side."""
+    if inputs.size == 0:
+        return (-1.0, 1.0, -1.0, 1.0)
+    lo, hi = inputs.min(axis=1), inputs.max(axis=1)
+    # A flat range (one point, or all points on a line) still gets some room.
+    span = np.where(hi > lo, hi - lo, 1.0)
+    lo, hi = lo - pad * span, hi + pad * span
+    return (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
+
+
+def levels(grid: np.ndarray) -> np.ndarray:
+    """Palette level 0..10 of each cell of `grid` (rows, cols); NaN counts as unsure."""
+    p = np.clip(np.nan_to_num(np.asarray(grid, dtype=float), nan=0.5), 0.0, 1.0)
+    level: np.ndarray = np.rint(p * (len(PALETTE) - 1)).astype(int)
+    return level
+
+
+def resample(level: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """`level` (r, c) stretched or shrunk to (rows, cols), each cell taking the nearest old one."""
+    r = ((np.arange(rows) + 0.5) * level.shape[0] / rows).astype(int)
+    c = ((np.arange(cols) + 0.5) * level.shape[1] / cols).astype(int)
+    out: np.ndarray = level[np.ix_(r, c)]
+    return out
+
+
+class DecisionBoundary(Widget):
+    """Where a 2-input network says class 0 or class 1, shaded by its confidence, with the data."""
+
+    DEFAULT_CSS = """
+    DecisionBoundary {
+        width: 1fr;
+        height: 1fr;
+    }
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        disabled: bool = False,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
+        self._strips: list[Strip] = []
+        self._shown: tuple[np.ndarray, np.ndarray, np.ndarray, Extent] | None = None
+        # Style of every (upper, lower) level pair; lower None is an odd last row.
+        self._cell_styles = {
+            (upper, lower): Style(
+                color=PALETTE[upper], bgcolor=None if lower is None else PALETTE[lower]
+            )
+            for upper in range(len(PALETTE))
+            for lower in (*range(len(PALETTE)), None)
+        }
+        self._point_styles = {
+            (label, level): Style(color=POINT_COLORS[label], bgcolor=PALETTE[level], bold=True)
+            for label in (0, 1)
+            for level in range(len(PALETTE))
+        }
+
+    def grid_shape(self) -> tuple[int, int]:
+        """(rows, cols) of the grid that fills the widget: two rows per line."""
+        size = self.content_size
+        return (2 * size.height, size.width)
+
+    def show(
+        self, grid: np.ndarray, points: np.ndarray, labels: np.ndarray, extent: Extent
+    ) -> None:
+        """Draw `grid` (rows, cols) of class-1 probabilities and `points` (N, 2) with `labels` (N,).
+
+        Grid row 0 is the top (y = ymax); `extent` maps data coordinates to
+        cells. Points outside the extent are not drawn. A grid of another
+        shape than grid_shape() is stretched to fit (nearest cell).
+        """
+        self._shown = (levels(grid), points, labels, extent)
+        self._build()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Stretch the last grid to the new size until the app sends one that fits."""
+        self._build()
+
+    def _build(self) -> None:
+        """Turn the last show() into strips: the only work done outside show() is on resize."""
+        if self._shown is None:
+            return
+        level, points, labels, extent = self._shown
+        rows, cols = self.grid_shape()
+        if rows and cols and level.shape != (rows, cols):
+            level = resample(level, rows, cols)
+        rows, cols = level.shape
+        glyphs: dict[tuple[int, int], Segment] = {}
+        xmin, xmax, ymin, ymax = extent
+        if points.size and xmax > xmin and ymax > ymin and rows and cols:
+            col = np.floor((points[:, 0] - xmin) / (xmax - xmin) * cols).astype(int)
+            row = np.floor((ymax - points[:, 1]) / (ymax - ymin) * rows).astype(int)
+            inside = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
+            classes = (np.asarray(labels) > 0.5).astype(int)
+            for r, c, k in zip(row[inside], col[inside], classes[inside], strict=True):
+                style = self._point_styles[int(k), int(level[r, c])]
+                glyphs[int(r) // 2, int(c)] = Segment(POINT_GLYPHS[k], style)
+        self._strips = [self._line(level, y, glyphs) for y in range((rows + 1) // 2)]
+        self.refresh()
+
+    def _line(self, level: np.ndarray, y: int, glyphs: dict[tuple[int, int], Segment]) -> Strip:
+        """Terminal line `y`: grid rows 2y (upper half) and 2y + 1 (lower half)."""
+        upper = level[2 * y].tolist()
+        lower = level[2 * y + 1].tolist() if 2 * y + 1 < len(level) else [None] * len(upper)
+        segments: list[Segment] = []
+        run_style: Style | None = None
+        run = 0
+        for x, key in enumerate(zip(upper, lower, strict=True)):
+            glyph = glyphs.get((y, x))
+            style = None if glyph else self._cell_styles[key]
+            if run and style is not run_style:
+                segments.append(Segment(HALF_BLOCK * run, run_style))
+                run = 0
+            if glyph:
+                segments.append(glyph)
+            else:
+                run_style = style
+                run += 1
+        if run:
+            segments.append(Segment(HALF_BLOCK * run, run_style))
+        return Strip(segments, len(upper))
+
+    def render_line(self, y: int) -> Strip:
+        """Line `y` of the last show(), cut or padded to the widget's width."""
+        width = self.content_size.width
+        if y >= len(self._strips):
+            return Strip.blank(width, self.rich_style)
+        return self._strips[y].crop_extend(0, width, self.rich_style)
