@@ -57,12 +57,15 @@ def network_text(debugger: Debugger) -> Text:
     net = debugger.timeline.scenario.network
     phase = debugger.phase
     text = Text()
+    names = ["input", *(net.activation_of(l) for l in range(1, len(net.layers)))]
+    name_width = max(len(n) for n in names)
+    unit_width = max(len(str(u)) for u in net.layers)
     for l, units in enumerate(net.layers):
-        name = "input" if l == 0 else net.activation_of(l)
+        name = names[l]
         marker = "  "
         if phase.kind in ("forward", "backward") and phase.layer == l:
             marker = "▶ " if phase.kind == "forward" else "◀ "
-        line = f"{marker}{l} {name:<10} {units:>4}"
+        line = f"{marker}{l} {name:<{name_width}} {units:>{unit_width}}"
         style = "reverse bold" if l == debugger.layer else ""
         text.append(line, style=style)
         text.append("\n")
@@ -140,25 +143,27 @@ def chain_table(rule: ChainRule, limit: int = 8) -> str:
 
 
 def status_text(debugger: Debugger, running: bool) -> Text:
-    """The status line: step, epoch, phase, cost, |grad|, lr, and why the run paused."""
+    """The status line: step, why the run paused, cost, |grad|, lr, epoch, phase.
+
+    What a person must not miss comes first, so a narrow terminal cuts
+    only the end.
+    """
     timeline = debugger.timeline
     trace = debugger.trace
-    parts = [
-        f"step {debugger.step}",
-        f"epoch {timeline.epoch}",
-        debugger.phase.describe(),
-        f"cost {fmt(trace.cost)}" if debugger.known("cost", 0) else "cost …",
-        f"|grad| {fmt(trace.total_grad_norm())}" if debugger.known("db", 1) else "|grad| …",
-        f"lr {timeline.scenario.training.learning_rate:g}",
-    ]
-    text = Text(" " + " │ ".join(parts))
+    text = Text(f" step {debugger.step}")
     if running:
         text.append(" │ running (c pauses)", style="bold green")
     elif debugger.paused:
-        style = (
-            "bold red" if "NaN" in debugger.paused or "inf" in debugger.paused else "bold yellow"
-        )
-        text.append(f" │ paused: {debugger.paused}", style=style)
+        bad = "NaN" in debugger.paused or "inf" in debugger.paused
+        text.append(f" │ paused: {debugger.paused}", style="bold red" if bad else "bold yellow")
     if timeline.branched_at is not None:
         text.append(f" │ branched at step {timeline.branched_at}", style="bold magenta")
+    parts = [
+        f"cost {fmt(trace.cost)}" if debugger.known("cost", 0) else "cost …",
+        f"|grad| {fmt(trace.total_grad_norm())}" if debugger.known("db", 1) else "|grad| …",
+        f"lr {timeline.scenario.training.learning_rate:g}",
+        f"epoch {timeline.epoch}",
+        debugger.phase.describe(),
+    ]
+    text.append(" │ " + " │ ".join(parts))
     return text

@@ -23,8 +23,8 @@ from textual.strip import Strip
 
 from bpdebug.tui import colors
 
-CELL_WIDTH: Final = 9
-"""Characters of one number (e.g. "+1.23e-05"); cells are one blank column apart."""
+CELL_WIDTH: Final = 7
+"""Characters of one number (e.g. "+0.731", "+1.2e-5"); cells are one blank column apart."""
 HEADER_LINES: Final = 2
 """Lines above the first matrix row: the title line, then column indices or the legend."""
 CHUNK: Final = 32
@@ -46,10 +46,19 @@ def format_value(value: float) -> str:
         return "inf" if value > 0 else "-inf"
     if value == 0:
         return "0"
-    # Compare the rounded value so that 999.9996 does not print as "+1000.000".
-    if abs(value) >= 0.001 and abs(round(value, 3)) < 1000:
+    # Compare rounded values so that 9.9996 does not print as "+10.000".
+    if abs(value) >= 0.001 and abs(round(value, 3)) < 10:
         return f"{value:+.3f}"
-    return f"{value:+.2e}"
+    if abs(round(value, 3)) >= 10 and abs(round(value, 2)) < 100:
+        return f"{value:+.2f}"
+    if abs(round(value, 2)) >= 100 and abs(round(value, 1)) < 1000:
+        return f"{value:+.1f}"
+    # Exponents without padding: "+1.2e-5", and one digit fewer past e±9.
+    mantissa, exponent = f"{value:+.1e}".split("e")
+    if abs(int(exponent)) < 10:
+        return f"{mantissa}e{int(exponent)}"
+    mantissa, exponent = f"{value:+.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def _as_rows(values: NDArray[np.float64]) -> NDArray[np.float64]:
