@@ -77,15 +77,15 @@ class MainScreen(Screen[None]):
         ]
         if self.narrow:
             with TabbedContent(id="tabs"):
-                with TabPane("layer", id="tab-layer"), Horizontal():
+                with TabPane("1 layer", id="tab-layer"), Horizontal():
                     yield Static(id="network")
                     yield VerticalScroll(*matrices, id="matrices")
-                with TabPane("chain rule", id="tab-chain"):
+                with TabPane("2 chain rule", id="tab-chain"):
                     yield Static(id="chain")
-                with TabPane("cost", id="tab-cost"):
+                with TabPane("3 cost", id="tab-cost"):
                     yield CostPlot(id="cost")
                 if self.two_inputs:
-                    with TabPane("boundary", id="tab-boundary"):
+                    with TabPane("4 boundary", id="tab-boundary"):
                         yield DecisionBoundary(id="boundary")
         else:
             with Horizontal(id="main"):
@@ -143,6 +143,10 @@ class BpdebugApp(App[int]):
         Binding("right", "input(1)", "weight", show=False),
         Binding("tab", "layer(1)", "layer", show=False, priority=True),
         Binding("shift+tab", "layer(-1)", "layer", show=False, priority=True),
+        Binding("1", "show_tab('tab-layer')", "layer tab", show=False),
+        Binding("2", "show_tab('tab-chain')", "chain tab", show=False),
+        Binding("3", "show_tab('tab-cost')", "cost tab", show=False),
+        Binding("4", "show_tab('tab-boundary')", "boundary tab", show=False),
         Binding("question_mark,f1", "help", "help"),
         Binding("q", "quit", "quit"),
     ]
@@ -411,6 +415,16 @@ class BpdebugApp(App[int]):
         self.log_scale = not self.log_scale
 
     # -- tools ---------------------------------------------------------------
+    def action_show_tab(self, tab: str) -> None:
+        """1-4: switch tabs when the screen is narrow (tab itself moves between layers)."""
+        for tabs in self.screen.query("#tabs").results(TabbedContent):
+            if tabs.query(f"#{tab}"):
+                tabs.active = tab
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        """A pane that was hidden has no size until shown: draw it now."""
+        self.call_after_refresh(self.refresh_view)
+
     def action_help(self) -> None:
         """?: keys and notation."""
         self.push_screen(HelpScreen())

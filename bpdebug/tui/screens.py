@@ -31,6 +31,7 @@ Uppercase goes backwards in time.
   v  select the next matrix pane    h  numbers ↔ heatmap
   d  diff against the step before (or the marked step)   m  mark this step
   l  log scale for the cost plot
+  1 2 3 4  the layer, chain rule, cost and boundary tabs (narrow terminals)
 
 [b]Tools[/b]
   b  breakpoints     k  gradient check     w  edit the selected weight (branches)
