@@ -107,6 +107,15 @@ def scaled(costs: np.ndarray, log: bool) -> np.ndarray:
     return np.where(np.abs(c) < LINEAR_TINY, 0.0, c)
 
 
+def tick_labels(values: np.ndarray) -> list[str]:
+    """Labels just precise enough that neighbouring ticks differ (3 to 9 digits)."""
+    for digits in range(3, 10):
+        labels = [f"{v:.{digits}g}" for v in values]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
+
+
 def describe(value: float) -> str:
     """A non-finite cost as the title spells it."""
     if math.isnan(value):
@@ -212,4 +221,4 @@ class CostPlot(PlotextPlot):
             lo, hi = min(lo, marked), max(hi, marked)
         height = self.content_size.height or FALLBACK_HEIGHT
         values = np.linspace(lo, hi, max(2, min(5, height // 4)))
-        self.plt.yticks(values.tolist(), [f"{v:.3g}" for v in values])
+        self.plt.yticks(values.tolist(), tick_labels(values))
