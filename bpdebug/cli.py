@@ -178,14 +178,9 @@ def _timeline_at(arg: str, step: int) -> Timeline:
 
 
 def _open(args: argparse.Namespace) -> int:
-    path = Path(args.scenario)
-    if path.suffix == ".json":
-        from bpdebug.export import load_snapshot
-
-        load_snapshot(path)
-    else:
-        _load(args.scenario)
-    from bpdebug.tui import run_app  # only now: headless commands never pay for textual
+    # Only now: headless commands never pay for importing textual. A bad file
+    # raises InputError while the app is built, before anything is drawn.
+    from bpdebug.tui import run_app
 
     return run_app(args.scenario, export_dir=Path(args.export_dir))
 
