@@ -37,6 +37,7 @@ import numpy as np
 from bpdebug import __version__
 from bpdebug.errors import InputError, describe
 from bpdebug.files import write_atomic, write_atomic_with
+from bpdebug.scenario.limits import FILE_BYTES, read_capped
 
 if TYPE_CHECKING:
     from bpdebug.timeline import Timeline
@@ -266,8 +267,7 @@ def load_snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     try:
         if suffix == ".json":
-            with open(name, "rb") as f:
-                return _parse(_JsonFields(name, _read_json(name, f.read())))
+            return _parse(_JsonFields(name, _read_json(name, read_capped(name, name))))
         loaded = np.load(name, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise InputError(name, "", "expected an .npz archive, found a single .npy array")
@@ -396,7 +396,13 @@ class _NpzFields(_Fields):
         return where, value.item() if value.ndim == 0 else value
 
     def read(self, key: str) -> np.ndarray:
-        """The array stored as `key`; object arrays are refused, never unpickled."""
+        """The array stored as `key`; object arrays are refused, never unpickled.
+
+        An array bigger than FILE_BYTES (by the zip's or the .npy header's
+        word, before anything is decompressed) is refused: a few kilobytes of
+        zeros can unpack to gigabytes.
+        """
+        self._check_size(key)
         try:
             value = self.npz[key]
         except ValueError as error:
@@ -408,6 +414,24 @@ class _NpzFields(_Fields):
         if not isinstance(value, np.ndarray):  # pragma: no cover - np.load gives arrays
             raise self.error(key, "expected an array")
         return value
+
+    def _check_size(self, key: str) -> None:
+        limit = FILE_BYTES.value()
+        refuse = self.error(key, f"expected at most {limit} bytes ({FILE_BYTES.note()})")
+        try:
+            member = f"{key}.npy"
+            if self.npz.zip.getinfo(member).file_size > limit:
+                raise refuse
+            with self.npz.zip.open(member) as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
+            return  # reading the array itself reports what is wrong with it
+        if math.prod(shape) * dtype.itemsize > limit:
+            raise refuse
 
     def activations(self) -> list[str]:
         """The `activations` array: one name per layer 1..L."""

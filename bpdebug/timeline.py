@@ -123,8 +123,8 @@ class Timeline:
 
     # -- moving -----------------------------------------------------------
     def forward(self) -> None:
-        """Apply one update: step N -> N+1."""
-        self._set(self._next(self._state, self.trace))
+        """Apply one update: step N -> N+1 (and compute the new step's pass)."""
+        self._set(*self._step(self._state, self.trace))
 
     def back(self) -> bool:
         """Rewind one update; False (and no change) at step 0."""
@@ -242,17 +242,28 @@ class Timeline:
     # -- internals --------------------------------------------------------
     def _compute_trace(self, state: TrainState) -> Trace:
         trace = self.trainer.trace(state)
-        step = state.step
+        self._record_cost(state.step, trace.cost)
+        return trace
+
+    def _record_cost(self, step: int, cost: float) -> None:
         if step >= self._costs.size:
             grown = np.full(max(step + 1, 2 * self._costs.size), np.nan)
             grown[: self._costs.size] = self._costs
             self._costs = grown
-        self._costs[step] = trace.cost
-        return trace
+        self._costs[step] = cost
 
     def _next(self, state: TrainState, trace: Trace) -> TrainState:
         pinned = self._pinned.get(state.step + 1)
         return pinned if pinned is not None else self.trainer.advance(state, trace)
+
+    def _step(self, state: TrainState, trace: Trace) -> tuple[TrainState, Trace]:
+        """The next state and its pass (a pinned edit if there is one), cost recorded."""
+        pinned = self._pinned.get(state.step + 1)
+        if pinned is not None:
+            return pinned, self._compute_trace(pinned)
+        new, new_trace = self.trainer.step(state, trace)
+        self._record_cost(new.step, new_trace.cost)
+        return new, new_trace
 
     def _set(self, state: TrainState, trace: Trace | None = None) -> None:
         self._state = state
@@ -264,13 +275,13 @@ class Timeline:
 
     def _replay(self, state: TrainState, step: int, trace: Trace | None) -> None:
         """Set the current state to `step` by updating forward from `state`."""
-        while state.step < step:
-            if trace is None:
-                trace = self._compute_trace(state)
-            state = self._next(state, trace)
-            trace = None
-            if state.step % self._spacing == 0 and state.step not in self._checkpoints:
-                self._add_checkpoint(state)
+        if state.step < step:
+            current = trace if trace is not None else self._compute_trace(state)
+            while state.step < step:
+                state, current = self._step(state, current)
+                if state.step % self._spacing == 0 and state.step not in self._checkpoints:
+                    self._add_checkpoint(state)
+            trace = current
         self._set(state, trace)
 
     def _nearest_saved(self, step: int, fine: bool = True) -> TrainState:

@@ -25,10 +25,10 @@ from bpdebug.engine import (
     OptState,
     Params,
     Trace,
-    apply_update,
     init_params,
     initial_state,
 )
+from bpdebug.engine.optimizers import apply_update_unguarded
 from bpdebug.scenario.model import Scenario
 
 
@@ -91,6 +91,7 @@ class Trainer:
         data = scenario.data
         self.schedule = Schedule(data.size, training.batch_size, training.shuffle, scenario.seed)
         self._whole = self.schedule.batches_per_epoch == 1
+        self._regularized = bool(training.l1 or training.l2)
 
     def initial_state(self) -> TrainState:
         """The state at step 0: seeded (or explicit) parameters, fresh optimizer state."""
@@ -122,7 +123,21 @@ class Trainer:
 
     def advance(self, state: TrainState, trace: Trace) -> TrainState:
         """The state after one update from `state`, whose pass is `trace`."""
-        L = self.network.depth
-        grad_W = tuple(trace.grad_W(l) if l else trace.dW[0] for l in range(L + 1))
-        params, opt = apply_update(self.optimizer, state.params, grad_W, trace.db, state.opt)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._advance(state, trace)
+
+    def step(self, state: TrainState, trace: Trace) -> tuple[TrainState, Trace]:
+        """One update from `state` (whose pass is `trace`), and the new state's pass."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            new = self._advance(state, trace)
+            X, Y = self.batch(new.step)
+            return new, self.network.trace_unguarded(new.params, X, Y)
+
+    def _advance(self, state: TrainState, trace: Trace) -> TrainState:
+        grad_W = trace.dW
+        if self._regularized:
+            grad_W = tuple(trace.grad_W(l) if l else trace.dW[0] for l in range(len(grad_W)))
+        params, opt = apply_update_unguarded(
+            self.optimizer, state.params, grad_W, trace.db, state.opt
+        )
         return TrainState(state.step + 1, params, opt)

@@ -176,6 +176,7 @@ class Network:
         self.l2 = float(l2)
         self.fused = fused
         """Use the shortcut delta^(L) of sigmoid+BCE and softmax+CE (same numbers)."""
+        self._no_reg = (EMPTY,) * (depth + 1)
 
     @property
     def depth(self) -> int:
@@ -184,12 +185,8 @@ class Network:
 
     def forward(self, params: Params, X: np.ndarray) -> tuple[tuple[np.ndarray, ...], ...]:
         """(z, a) for every layer; X is a[0], shape (n_0, m)."""
-        z: list[np.ndarray] = [EMPTY]
-        a: list[np.ndarray] = [X]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for l in range(1, self.depth + 1):
-                z.append(params.W[l] @ a[l - 1] + params.b[l][:, None])
-                a.append(self.activations[l](z[l]))
+            z, a = self._forward(params, X)
         return tuple(z), tuple(a)
 
     def _forward(self, params: Params, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -204,7 +201,7 @@ class Network:
     def regularization(self, params: Params) -> tuple[float, tuple[np.ndarray, ...]]:
         """(l1 sum|W| + l2/2 sum W^2, its gradient l1 sign(W) + l2 W per layer)."""
         if not (self.l1 or self.l2):
-            return 0.0, (EMPTY,) * (self.depth + 1)
+            return 0.0, self._no_reg
         cost = 0.0
         grads: list[np.ndarray] = [EMPTY]
         with np.errstate(over="ignore", invalid="ignore"):
@@ -223,6 +220,15 @@ class Network:
     def trace(self, params: Params, X: np.ndarray, Y: np.ndarray) -> Trace:
         """Forward pass, cost, then backward pass from layer L down to 1.
 
+        See `trace_unguarded`; this one silences floating-point warnings
+        (overflow is part of what the debugger shows, not an error).
+        """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self.trace_unguarded(params, X, Y)
+
+    def trace_unguarded(self, params: Params, X: np.ndarray, Y: np.ndarray) -> Trace:
+        """Forward pass, cost, then backward pass, for callers inside np.errstate.
+
         X is (n_0, m), Y is (n_L, m). delta^(L) = dC_0/da^(L) * g'(z^(L));
         delta^(l) = (W^(l+1).T @ delta^(l+1)) * g'(z^(l)), summing over the
         paths through layer l+1; dW^(l) = delta^(l) @ a^(l-1).T / m.
@@ -232,23 +238,24 @@ class Network:
         delta: list[np.ndarray] = [EMPTY] * (L + 1)
         dW: list[np.ndarray] = [EMPTY] * (L + 1)
         db: list[np.ndarray] = [EMPTY] * (L + 1)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            z, a = self._forward(params, X)
-            per_example = output_cost(self.activations[L], self.loss, z[L], a[L], Y)
-            dC_da, delta[L] = output_delta(
-                self.activations[L], self.loss, z[L], a[L], Y, fused=self.fused
-            )
-            for l in range(L, 0, -1):
-                if l < L:
-                    dC_da_l = params.W[l + 1].T @ delta[l + 1]
-                    delta[l] = self.activations[l].backprop(z[l], a[l], dC_da_l)
-                dW[l] = delta[l] @ a[l - 1].T / m
-                db[l] = np.add.reduce(delta[l], axis=1) / m  # the batch mean
-            reg_cost, dW_reg = self.regularization(params)
-            data_cost = float(np.add.reduce(per_example)) / m
+        z, a = self._forward(params, X)
+        per_example = output_cost(self.activations[L], self.loss, z[L], a[L], Y)
+        dC_da, delta[L] = output_delta(
+            self.activations[L], self.loss, z[L], a[L], Y, fused=self.fused
+        )
+        for l in range(L, 0, -1):
+            if l < L:
+                dC_da_l = params.W[l + 1].T @ delta[l + 1]
+                delta[l] = self.activations[l].backprop(z[l], a[l], dC_da_l)
+            dW[l] = delta[l] @ a[l - 1].T / m
+            db[l] = np.add.reduce(delta[l], axis=1) / m  # the batch mean
+        reg_cost, dW_reg = self.regularization(params)
+        data_cost = float(np.add.reduce(per_example)) / m
         for arrays in (z, a, delta, dW, db):
             for x in arrays[1:]:
                 x.setflags(write=False)
+        dC_da.setflags(write=False)
+        per_example.setflags(write=False)
         return Trace(
             Y=Y,
             z=tuple(z),
@@ -257,8 +264,8 @@ class Network:
             dW=tuple(dW),
             db=tuple(db),
             dW_reg=dW_reg,
-            dC_da=frozen(dC_da),
-            per_example_cost=frozen(per_example),
+            dC_da=dC_da,
+            per_example_cost=per_example,
             data_cost=data_cost,
             reg_cost=reg_cost,
         )

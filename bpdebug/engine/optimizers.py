@@ -79,28 +79,37 @@ def apply_update(
     config: OptimizerConfig, params: Params, grad_W: Arrays, grad_b: Arrays, state: OptState
 ) -> tuple[Params, OptState]:
     """One update: new parameters and state (the inputs are left as they were)."""
-    lr = config.learning_rate
-    L = params.depth
-    layers = range(1, L + 1)
     with np.errstate(over="ignore", invalid="ignore"):
-        if config.name == "sgd":
-            W = tuple(frozen(params.W[l] - lr * grad_W[l]) for l in layers)
-            b = tuple(frozen(params.b[l] - lr * grad_b[l]) for l in layers)
-            return Params((EMPTY, *W), (EMPTY, *b)), OptState(state.t + 1)
-        if config.name == "momentum":
-            mu = config.momentum
-            vW = tuple(
-                frozen(mu * v + g) for v, g in zip(state.get("vW")[1:], grad_W[1:], strict=True)
-            )
-            vb = tuple(
-                frozen(mu * v + g) for v, g in zip(state.get("vb")[1:], grad_b[1:], strict=True)
-            )
-            W = tuple(frozen(params.W[l] - lr * vW[l - 1]) for l in layers)
-            b = tuple(frozen(params.b[l] - lr * vb[l - 1]) for l in layers)
-            new_state = OptState(state.t + 1, (("vW", (EMPTY, *vW)), ("vb", (EMPTY, *vb))))
-            return Params((EMPTY, *W), (EMPTY, *b)), new_state
-        if config.name == "adam":
-            return _adam(config, params, grad_W, grad_b, state)
+        return apply_update_unguarded(config, params, grad_W, grad_b, state)
+
+
+def apply_update_unguarded(
+    config: OptimizerConfig, params: Params, grad_W: Arrays, grad_b: Arrays, state: OptState
+) -> tuple[Params, OptState]:
+    """`apply_update` for callers that already silenced floating-point warnings."""
+    lr = config.learning_rate
+    if config.name == "sgd":
+        W: list[np.ndarray] = [EMPTY]
+        b: list[np.ndarray] = [EMPTY]
+        for l in range(1, params.depth + 1):
+            w_new = params.W[l] - lr * grad_W[l]
+            b_new = params.b[l] - lr * grad_b[l]
+            w_new.setflags(write=False)
+            b_new.setflags(write=False)
+            W.append(w_new)
+            b.append(b_new)
+        return Params(tuple(W), tuple(b)), OptState(state.t + 1)
+    if config.name == "momentum":
+        mu = config.momentum
+        vW = tuple(frozen(mu * v + g) for v, g in zip(state.get("vW")[1:], grad_W[1:], strict=True))
+        vb = tuple(frozen(mu * v + g) for v, g in zip(state.get("vb")[1:], grad_b[1:], strict=True))
+        layers = range(1, params.depth + 1)
+        Ws = tuple(frozen(params.W[l] - lr * vW[l - 1]) for l in layers)
+        bs = tuple(frozen(params.b[l] - lr * vb[l - 1]) for l in layers)
+        new_state = OptState(state.t + 1, (("vW", (EMPTY, *vW)), ("vb", (EMPTY, *vb))))
+        return Params((EMPTY, *Ws), (EMPTY, *bs)), new_state
+    if config.name == "adam":
+        return _adam(config, params, grad_W, grad_b, state)
     raise ValueError(f"unknown optimizer {config.name!r}")
 
 

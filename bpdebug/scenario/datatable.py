@@ -7,7 +7,10 @@ a[0] and Y, shapes (n_0, N) and (n_L, N)).
 from __future__ import annotations
 
 import csv
+import io
 import math
+from array import array
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +18,14 @@ import numpy as np
 from bpdebug.errors import InputError, describe
 from bpdebug.scenario import data as gen
 from bpdebug.scenario.fields import Fields, Table, index, one_of
+from bpdebug.scenario.limits import DATA_VALUES, EXAMPLES, read_capped
 from bpdebug.scenario.model import Dataset
 
-MAX_EXAMPLES = 1_000_000
-"""Most examples a generator or CSV file may produce."""
+MAX_EXAMPLES = EXAMPLES.default
+"""Most examples a generator or CSV file may produce by default (BPDEBUG_MAX_EXAMPLES)."""
 
-MAX_DATA_VALUES = 20_000_000
-"""Most input numbers (examples x input width) a data set may hold: 160 MB of float64."""
+MAX_DATA_VALUES = DATA_VALUES.default
+"""Most input numbers (examples x input width) by default (BPDEBUG_MAX_DATA_VALUES)."""
 
 INLINE_KEYS = ("inputs", "targets")
 GENERATOR_KEYS = ("generator", "n", "noise", "seed", "size")
@@ -89,8 +93,11 @@ def _inline(fields: Fields, table: Table, layers: tuple[int, ...]) -> Dataset:
 def _generated(fields: Fields, table: Table, layers: tuple[int, ...], seed: int) -> Dataset:
     name = fields.choice(table["generator"], "data.generator", gen.GENERATORS)
     n = fields.integer(table.get("n", 200), "data.n", minimum=1)
-    if n > MAX_EXAMPLES:
-        fields.fail("data.n", f"expected at most {MAX_EXAMPLES} examples, got {n}")
+    max_examples = EXAMPLES.value()
+    if n > max_examples:
+        fields.fail(
+            "data.n", f"expected at most {max_examples} examples ({EXAMPLES.note()}), got {n}"
+        )
     noise = fields.number(table.get("noise", 0.0), "data.noise", at_least=0.0)
     data_seed = fields.integer(table.get("seed", seed), "data.seed", minimum=0)
     size = 8
@@ -108,11 +115,12 @@ def _generated(fields: Fields, table: Table, layers: tuple[int, ...], seed: int)
             "network.layers[0]",
             f"expected {width} inputs to fit generator {name} ({what}), got {layers[0]}",
         )
-    if n * width > MAX_DATA_VALUES:
+    max_values = DATA_VALUES.value()
+    if n * width > max_values:
         fields.fail(
             "data.n",
-            f"expected at most {MAX_DATA_VALUES // width} examples of {width} inputs"
-            f" ({MAX_DATA_VALUES} numbers), got {n}",
+            f"expected at most {max_values // width} examples of {width} inputs"
+            f" ({max_values} numbers, {DATA_VALUES.note()}), got {n}",
         )
     classes = gen.class_count(name)
     fits = [1, classes] if classes == 2 else [classes]
@@ -152,50 +160,58 @@ def _columns(fields: Fields, value: object, key: str, header: list[str]) -> list
     return picked
 
 
-def _read_csv(
-    fields: Fields, shown: str, resolved: Path
-) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """The header and the (row number, cells) of each non-blank row; row 1 is the header."""
+def _open_csv(fields: Fields, shown: str, resolved: Path) -> tuple[list[str], _Rows]:
+    """The header and a reader positioned on the first data row; row 1 is the header.
+
+    The whole file is read (up to FILE_BYTES) and decoded first, so a bad byte
+    or a huge file is reported before any row is parsed.
+    """
     try:
-        with resolved.open(encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
-            header: list[str] | None = None
-            rows: list[tuple[int, list[str]]] = []
-            for cells in reader:
-                if not cells:
-                    continue
-                if header is None:
-                    header = [cell.strip() for cell in cells]
-                    continue
-                rows.append((reader.line_num, cells))
-                if len(rows) > MAX_EXAMPLES:
-                    raise InputError(shown, "", f"expected at most {MAX_EXAMPLES} rows")
+        raw = read_capped(resolved, shown)
     except FileNotFoundError:
         fields.fail("data.csv", f"no such file: {shown}")
     except IsADirectoryError:
         fields.fail("data.csv", f"expected a CSV file, got a directory: {shown}")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            shown,
-            "",
-            f"expected UTF-8 text, got byte 0x{exc.object[exc.start]:02x} at offset {exc.start}",
-        ) from None
-    except csv.Error as exc:
-        raise InputError(shown, "", f"invalid CSV: {exc}") from None
     except OSError as exc:
         fields.fail("data.csv", f"cannot read {shown}: {exc.strerror or exc}")
-    if header is None:
-        raise InputError(shown, "", "expected a header row, got an empty file")
-    if not rows:
-        raise InputError(shown, "", "expected at least one row of data after the header, got none")
-    return header, rows
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            shown, "", f"expected UTF-8 text, got byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+        ) from None
+    del raw
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = _Rows(shown, reader)
+    for _, cells in rows:
+        return [cell.strip() for cell in cells], rows
+    raise InputError(shown, "", "expected a header row, got an empty file")
+
+
+class _Rows:
+    """The non-blank rows of a CSV reader as (row number, cells); csv errors become InputError."""
+
+    def __init__(self, shown: str, reader: Iterator[list[str]]) -> None:
+        self.shown = shown
+        self.reader = reader
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        while True:
+            try:
+                cells = next(self.reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise InputError(self.shown, "", f"invalid CSV: {exc}") from None
+            if cells:
+                yield self.reader.line_num, cells  # type: ignore[attr-defined]
 
 
 def _from_csv(fields: Fields, table: Table, layers: tuple[int, ...], base: Path) -> Dataset:
     name = fields.string(table["csv"], "data.csv")
     resolved = base / name
     shown = str(resolved)
-    header, rows = _read_csv(fields, shown, resolved)
+    header, rows = _open_csv(fields, shown, resolved)
     target_what = "an array of header names or 0-based column indexes"
     targets = _columns(
         fields,
@@ -226,11 +242,24 @@ def _from_csv(fields: Fields, table: Table, layers: tuple[int, ...], base: Path)
                 f"expected {width} {plural} (network.layers[{layer}] = {width}),"
                 f" got {len(picked)}: {names}",
             )
-    if len(rows) * len(inputs) > MAX_DATA_VALUES:
-        raise InputError(shown, "", f"expected at most {MAX_DATA_VALUES} input numbers")
-    x = np.empty((len(inputs), len(rows)))
-    y = np.empty((len(targets), len(rows)))
-    for i, (row_number, cells) in enumerate(rows):
+    # Rows become floats as they are read (8 bytes a number, not a str
+    # object each), and the limits are checked row by row.
+    max_examples, max_values = EXAMPLES.value(), DATA_VALUES.value()
+    x, y = array("d"), array("d")
+    examples = 0
+    for row_number, cells in rows:
+        examples += 1
+        if examples > max_examples:
+            raise InputError(
+                shown, "", f"expected at most {max_examples} rows ({EXAMPLES.note()}), got more"
+            )
+        if examples * len(inputs) > max_values:
+            raise InputError(
+                shown,
+                "",
+                f"expected at most {max_values} input numbers ({DATA_VALUES.note()}),"
+                f" got more at row {row_number}",
+            )
         if len(cells) != len(header):
             raise InputError(
                 shown,
@@ -238,9 +267,14 @@ def _from_csv(fields: Fields, table: Table, layers: tuple[int, ...], base: Path)
                 f"expected {len(header)} cells like the header, got {len(cells)}",
             )
         for out, picked in ((x, inputs), (y, targets)):
-            for j, col in enumerate(picked):
-                out[j, i] = _cell(shown, row_number, header[col], cells[col])
-    return Dataset(_frozen(x), _frozen(y), f"csv {name}")
+            for col in picked:
+                out.append(_cell(shown, row_number, header[col], cells[col]))
+    if not examples:
+        raise InputError(shown, "", "expected at least one row of data after the header, got none")
+    # Row-major (examples, width) in the buffers; the Dataset stores columns.
+    x_cols = np.frombuffer(x, dtype=np.float64).reshape(examples, len(inputs)).T
+    y_cols = np.frombuffer(y, dtype=np.float64).reshape(examples, len(targets)).T
+    return Dataset(_frozen(x_cols), _frozen(y_cols), f"csv {name}")
 
 
 def _cell(shown: str, row_number: int, column: str, cell: str) -> float:

@@ -16,6 +16,7 @@ import numpy as np
 from bpdebug.errors import InputError
 from bpdebug.scenario.datatable import read_data
 from bpdebug.scenario.fields import Fields, Table, count, index, one_of, sub
+from bpdebug.scenario.limits import BATCH_VALUES, PARAMETERS, UNITS, read_capped
 from bpdebug.scenario.model import (
     ACTIVATIONS,
     BREAKPOINT_KINDS,
@@ -30,11 +31,11 @@ from bpdebug.scenario.model import (
     TrainingSpec,
 )
 
-MAX_UNITS = 100_000
-"""Most units one layer may have (guards against a typo allocating gigabytes)."""
+MAX_UNITS = UNITS.default
+"""Most units one layer may have by default (BPDEBUG_MAX_UNITS overrides it)."""
 
-MAX_PARAMETERS = 50_000_000
-"""Most weights and biases a network may have in total (400 MB of float64)."""
+MAX_PARAMETERS = PARAMETERS.default
+"""Most weights and biases by default (BPDEBUG_MAX_PARAMETERS overrides it)."""
 
 TOP_KEYS = ("name", "description", "seed", "network", "data", "training", "debug")
 NETWORK_KEYS = ("layers", "activation", "output", "loss", "init", "init_range")
@@ -73,7 +74,7 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     shown = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = read_capped(path, shown)
     except FileNotFoundError:
         raise InputError(shown, "", "no such file") from None
     except IsADirectoryError:
@@ -125,7 +126,8 @@ def _scenario(fields: Fields, document: Table, path: Path, text: str) -> Scenari
     network = _network(fields, fields.table(network_table, "network"))
     data_table = fields.table(fields.require(document, "", "data", "a [data] table"), "data")
     data = read_data(fields, data_table, network.layers, path.parent, seed)
-    training = _training(fields, fields.table(document.get("training", {}), "training"), data.size)
+    training_table = fields.table(document.get("training", {}), "training")
+    training = _training(fields, training_table, data.size, network.layers)
     breakpoints = _debug(fields, fields.table(document.get("debug", {}), "debug"), network.depth)
     return Scenario(
         name=name,
@@ -148,17 +150,20 @@ def _layers(fields: Fields, table: Table) -> tuple[int, ...]:
     layers = tuple(
         fields.integer(units, index("network.layers", i), minimum=1) for i, units in enumerate(raw)
     )
+    max_units = UNITS.value()
     for i, units in enumerate(layers):
-        if units > MAX_UNITS:
+        if units > max_units:
             fields.fail(
                 index("network.layers", i),
-                f"expected at most {MAX_UNITS} units in a layer, got {units}",
+                f"expected at most {max_units} units in a layer ({UNITS.note()}), got {units}",
             )
+    max_parameters = PARAMETERS.value()
     parameters = sum(n * (n_prev + 1) for n_prev, n in itertools.pairwise(layers))
-    if parameters > MAX_PARAMETERS:
+    if parameters > max_parameters:
         fields.fail(
             "network.layers",
-            f"expected at most {MAX_PARAMETERS} weights and biases in total, got {parameters}",
+            f"expected at most {max_parameters} weights and biases in total"
+            f" ({PARAMETERS.note()}), got {parameters}",
         )
     return layers
 
@@ -244,7 +249,7 @@ def _explicit_init(
     return tuple(inits)
 
 
-def _training(fields: Fields, table: Table, size: int) -> TrainingSpec:
+def _training(fields: Fields, table: Table, size: int, layers: tuple[int, ...]) -> TrainingSpec:
     fields.check_keys(table, "training", TRAINING_KEYS)
     defaults = TrainingSpec()
 
@@ -258,6 +263,14 @@ def _training(fields: Fields, table: Table, size: int) -> TrainingSpec:
         fields.fail(
             "training.batch_size",
             f"expected at most {size} (the number of examples), got {batch_size}",
+        )
+    max_values, units = BATCH_VALUES.value(), sum(layers)
+    if batch_size * units > max_values:
+        fields.fail(
+            "training.batch_size",
+            f"expected at most {max_values // units} examples per batch, so that a batch"
+            f" times the {units} units of the network is at most {max_values} activations"
+            f" ({BATCH_VALUES.note()}), got {batch_size}",
         )
     return TrainingSpec(
         learning_rate=fields.number(
