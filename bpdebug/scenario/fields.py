@@ -141,7 +141,10 @@ class Fields:
         what = "a finite number" + (" " + " and ".join(bounds) if bounds else "")
         if not is_number(value):
             self.expected(key, what, value)
-        number = float(value)  # type: ignore[arg-type]  # is_number checked it
+        try:
+            number = float(value)  # type: ignore[arg-type]  # is_number checked it
+        except OverflowError:  # an integer literal beyond float range, e.g. 400 digits
+            self.expected(key, what, value)
         if not math.isfinite(number):
             self.expected(key, what, value)
         if (
@@ -157,6 +160,18 @@ class Fields:
         row = self.array(value, key, f"an array of {count(width, 'number')} ({note})")
         if len(row) != width:
             self.expected(key, f"{count(width, 'number')} ({note})", row)
+        return self.numbers(row, key)
+
+    def numbers(self, row: list[object], key: str) -> list[float]:
+        """Every item of `row` as a finite float; the first bad one is named by its index."""
+        # The common all-good row skips building a key and a message per number
+        # (a data set of a million numbers is read ten times faster).
+        try:
+            out = [float(item) for item in row if type(item) is float or type(item) is int]
+        except OverflowError:
+            out = []
+        if len(out) == len(row) and all(map(math.isfinite, out)):
+            return out
         return [self.number(item, index(key, j)) for j, item in enumerate(row)]
 
     def number_matrix(
@@ -180,7 +195,4 @@ class Fields:
         if len(rows) != rows_expected or (lengths and lengths[0] != cols_expected):
             got = f"{len(rows)} x {lengths[0] if lengths else 0}"
             self.fail(key, f"expected {what}, got {got}")
-        return [
-            [self.number(item, index(index(key, i), j)) for j, item in enumerate(row)]
-            for i, row in enumerate(rows)
-        ]
+        return [self.numbers(row, index(key, i)) for i, row in enumerate(rows)]

@@ -53,6 +53,12 @@ PANES = ("W", "z", "a", "delta", "dW", "db")
 class MainScreen(Screen[None]):
     """The debugger's one screen: three columns when wide, tabs when narrow."""
 
+    # tab moves between layers here (not focus); on a dialog it moves focus as usual.
+    BINDINGS = [
+        Binding("tab", "app.layer(1)", "layer", show=False, priority=True),
+        Binding("shift+tab", "app.layer(-1)", "layer", show=False, priority=True),
+    ]
+
     narrow: reactive[bool] = reactive(False, recompose=True)
     too_small: reactive[bool] = reactive(False, recompose=True)
 
@@ -141,8 +147,6 @@ class BpdebugApp(App[int]):
         Binding("down", "unit(1)", "unit", show=False),
         Binding("left", "input(-1)", "weight", show=False),
         Binding("right", "input(1)", "weight", show=False),
-        Binding("tab", "layer(1)", "layer", show=False, priority=True),
-        Binding("shift+tab", "layer(-1)", "layer", show=False, priority=True),
         Binding("1", "show_tab('tab-layer')", "layer tab", show=False),
         Binding("2", "show_tab('tab-chain')", "chain tab", show=False),
         Binding("3", "show_tab('tab-cost')", "cost tab", show=False),
@@ -175,6 +179,7 @@ class BpdebugApp(App[int]):
         self._last_matrix_draw = 0.0
         self.exported: list[Path] = []
         """Files written by the last export."""
+        self._availability: tuple[bool, bool] | None = None
         self.startup_message = ""
         """Shown once when the screen opens (e.g. how a snapshot was reopened)."""
 
@@ -204,7 +209,13 @@ class BpdebugApp(App[int]):
             )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out keys that cannot act now: rewinding at step 0, stepping while running."""
+        """Grey out keys that cannot act now: rewinding at step 0, stepping while running.
+
+        While a dialog is open, the debugger's keys belong to the dialog
+        (tab, arrows and letters must not move the selection behind it).
+        """
+        if action.split("(")[0] in _DEBUGGER_ACTIONS and not isinstance(self.screen, MainScreen):
+            return False
         if self.running and action not in ("continue", "help", "quit", "command_palette"):
             return None
         at_start = self.debugger.step == 0
@@ -227,7 +238,8 @@ class BpdebugApp(App[int]):
                 bar.update(
                     f" bpdebug  {scenario.name}  {scenario.path}    "
                     f"step {debugger.step}  epoch {debugger.timeline.epoch}  "
-                    f"{debugger.phase.describe()}"
+                    f"{debugger.phase.describe()}",
+                    layout=False,
                 )
             for pane in screen.query("#network").results(Static):
                 text = network_text(debugger)
@@ -236,7 +248,7 @@ class BpdebugApp(App[int]):
                 text.append(cost)
                 pane.update(text)
             for pane in screen.query("#status").results(Static):
-                pane.update(status_text(debugger, self.running))
+                pane.update(status_text(debugger, self.running), layout=False)
             for plot in screen.query("#cost").results(CostPlot):
                 plot.show(debugger.timeline.costs().copy(), debugger.step, log=self.log_scale)
             if matrices:
@@ -247,7 +259,12 @@ class BpdebugApp(App[int]):
                     if boundary.size.area:
                         rows, cols = boundary.grid_shape()
                         boundary.show(*boundary_data(debugger, rows, cols))
-        self.refresh_bindings()
+            # The footer rebuilds itself on refresh_bindings: only when a key's
+            # availability can have changed (see check_action).
+            availability = (debugger.step == 0, debugger.phase_index == 0)
+        if availability != self._availability:
+            self._availability = availability
+            self.refresh_bindings()
 
     def _draw_matrices(self, screen: MainScreen) -> None:
         panes = matrix_panes(self.debugger, diff=self.diff)
@@ -425,6 +442,14 @@ class BpdebugApp(App[int]):
         """A pane that was hidden has no size until shown: draw it now."""
         self.call_after_refresh(self.refresh_view)
 
+    async def action_quit(self) -> None:
+        """q: stop training (if it runs) and leave."""
+        self._pause_requested = True
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self._pause_requested = True  # however the app ends, the training thread ends too
+
     def action_help(self) -> None:
         """?: keys and notation."""
         self.push_screen(HelpScreen())
@@ -529,6 +554,13 @@ class BpdebugApp(App[int]):
         names = ", ".join(p.name for p in written)
         self.notify(f"exported to {written[0].parent}/: {names}", timeout=8)
 
+
+_DEBUGGER_ACTIONS = frozenset(
+    binding.action.split("(")[0]
+    for binding in BpdebugApp.BINDINGS
+    if isinstance(binding, Binding) and binding.action not in ("quit", "help")
+) | {"layer"}
+"""The debugger's own actions: inactive while a dialog is open."""
 
 _ACTION_HELP = {
     "step_into": "one phase: forward layer 1..L, cost, backward L..1, update",
