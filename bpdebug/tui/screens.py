@@ -135,6 +135,8 @@ class BreakpointsScreen(ModalScreen[None]):
         options.clear_options()
         items = self.describe()
         options.add_options([Option(text) for text in items] or [Option("(none)", disabled=True)])
+        if items:
+            options.highlighted = 0  # so that delete acts as soon as the list has focus
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Add the typed breakpoint, or say what is wrong with it."""
