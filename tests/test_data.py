@@ -243,14 +243,16 @@ GENERATOR_ERRORS = [
     pytest.param(
         "[2, 1]",
         f'generator = "xor"\nn = {MAX_EXAMPLES + 1}',
-        f"data.n: expected at most {MAX_EXAMPLES} examples, got {MAX_EXAMPLES + 1}",
+        f"data.n: expected at most {MAX_EXAMPLES} examples (the limit; set"
+        f" BPDEBUG_MAX_EXAMPLES to lift it), got {MAX_EXAMPLES + 1}",
         id="too-many-examples",
     ),
     pytest.param(
         "[784, 10]",
         'generator = "digits"\nsize = 28\nn = 1000000',
         f"data.n: expected at most {MAX_DATA_VALUES // 784} examples of 784 inputs"
-        f" ({MAX_DATA_VALUES} numbers), got 1000000",
+        f" ({MAX_DATA_VALUES} numbers, the limit; set BPDEBUG_MAX_DATA_VALUES to lift it),"
+        " got 1000000",
         id="too-much-data",
     ),
     pytest.param(

@@ -439,13 +439,14 @@ ERRORS = [
     ),
     pytest.param(
         edit("layers = [2, 2, 1]", "layers = [2, 1000000000, 1]"),
-        f"network.layers[1]: expected at most {MAX_UNITS} units in a layer, got 1000000000",
+        f"network.layers[1]: expected at most {MAX_UNITS} units in a layer"
+        " (the limit; set BPDEBUG_MAX_UNITS to lift it), got 1000000000",
         id="too-many-units",
     ),
     pytest.param(
         edit("layers = [2, 2, 1]", "layers = [2, 90000, 90000, 1]"),
-        f"network.layers: expected at most {MAX_PARAMETERS} weights and biases in total,"
-        " got 8100450001",
+        f"network.layers: expected at most {MAX_PARAMETERS} weights and biases in total"
+        " (the limit; set BPDEBUG_MAX_PARAMETERS to lift it), got 8100450001",
         id="too-many-parameters",
     ),
     pytest.param(

@@ -78,6 +78,18 @@ def _inline(fields: Fields, table: Table, layers: tuple[int, ...]) -> Dataset:
         fields.expected("data.inputs", "at least one row", inputs)
     if len(targets) != len(inputs):
         fields.expected("data.targets", f"{len(inputs)} rows (one per row of data.inputs)", targets)
+    max_examples, max_values = EXAMPLES.value(), DATA_VALUES.value()
+    if len(inputs) > max_examples:
+        fields.fail(
+            "data.inputs",
+            f"expected at most {max_examples} rows ({EXAMPLES.note()}), got {len(inputs)}",
+        )
+    if len(inputs) * n_in > max_values:
+        fields.fail(
+            "data.inputs",
+            f"expected at most {max_values // n_in} rows of {n_in} inputs"
+            f" ({max_values} numbers, {DATA_VALUES.note()}), got {len(inputs)}",
+        )
     last = len(layers) - 1
     x = [
         fields.number_row(row, index("data.inputs", i), n_in, f"network.layers[0] = {n_in}")

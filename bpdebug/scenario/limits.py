@@ -64,6 +64,8 @@ BATCH_VALUES = Limit("BPDEBUG_MAX_BATCH_VALUES", 50_000_000)
 The forward and backward pass keep z, a and delta for every layer, so this
 bounds them to a few copies of 400 MB.
 """
+REPLAY_STEPS = Limit("BPDEBUG_MAX_REPLAY_STEPS", 1_000_000)
+"""Most updates reopening a snapshot may replay to reach its step."""
 FILE_BYTES = Limit("BPDEBUG_MAX_FILE_BYTES", 64 * 1024 * 1024)
 """Largest scenario, CSV or snapshot file read (and largest array inside an .npz)."""
 

@@ -9,8 +9,10 @@ update.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -23,6 +25,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from bpdebug.debugger import BREAKPOINT_SYNTAX, Debugger, parse_breakpoint
@@ -180,6 +183,9 @@ class BpdebugApp(App[int]):
         self.exported: list[Path] = []
         """Files written by the last export."""
         self._availability: tuple[bool, bool] | None = None
+        self._drawn: weakref.WeakKeyDictionary[
+            Widget, tuple[tuple[object, ...], tuple[object, ...]]
+        ] = weakref.WeakKeyDictionary()
         self.startup_message = ""
         """Shown once when the screen opens (e.g. how a snapshot was reopened)."""
 
@@ -227,58 +233,111 @@ class BpdebugApp(App[int]):
 
     # -- drawing -----------------------------------------------------------
     def refresh_view(self, matrices: bool = True) -> None:
-        """Hand every pane its current numbers (attributes down)."""
+        """Hand every pane its current numbers (attributes down).
+
+        A pane is redrawn only when what it shows can have changed: repainting
+        is the expensive part of a key press.
+        """
         screen = self.screen
         if not isinstance(screen, MainScreen) or screen.too_small:
             return
         with self.lock:
             debugger = self.debugger
-            scenario = debugger.timeline.scenario
+            timeline = debugger.timeline
+            scenario = timeline.scenario
+            # Everything a pane shows follows from these (params and trace are
+            # replaced, never changed, so their identity tells a new state).
+            state = (
+                debugger.params,
+                debugger.trace,
+                debugger.phase_index,
+                debugger.layer,
+                debugger.j,
+                debugger.k,
+                debugger.example,
+                debugger.mark,
+                self.diff,
+                self.heatmap,
+                self.pane,
+            )
             for bar in screen.query("#title-bar").results(Static):
-                bar.update(
+                title = (
                     f" bpdebug  {scenario.name}  {scenario.path}    "
-                    f"step {debugger.step}  epoch {debugger.timeline.epoch}  "
-                    f"{debugger.phase.describe()}",
-                    layout=False,
+                    f"step {debugger.step}  epoch {timeline.epoch}  {debugger.phase.describe()}"
                 )
+                if not self._unchanged(bar, title):
+                    bar.update(title, layout=False)
             for pane in screen.query("#network").results(Static):
-                text = network_text(debugger)
-                text.append(f"\n{example_text(debugger)}\n")
-                cost = f"C = {debugger.trace.cost:.6g}" if debugger.known("cost", 0) else "C = …"
-                text.append(cost)
-                pane.update(text)
+                if not self._unchanged(pane, *state[:4], debugger.example):
+                    text = network_text(debugger)
+                    text.append(f"\n{example_text(debugger)}\n")
+                    known = debugger.known("cost", 0)
+                    text.append(f"C = {debugger.trace.cost:.6g}" if known else "C = …")
+                    pane.update(text)
             for pane in screen.query("#status").results(Static):
-                pane.update(status_text(debugger, self.running), layout=False)
+                status = status_text(debugger, self.running)
+                if not self._unchanged(pane, status.plain):
+                    pane.update(status, layout=False)
+            costs = timeline.costs()
             for plot in screen.query("#cost").results(CostPlot):
-                plot.show(debugger.timeline.costs().copy(), debugger.step, log=self.log_scale)
+                last = float(costs[-1]) if costs.size else math.nan
+                drawn = (costs.size, last, debugger.step, self.log_scale, timeline.branched_at)
+                if not self._unchanged(plot, *drawn):
+                    plot.show(costs.copy(), debugger.step, log=self.log_scale)
             if matrices:
-                self._draw_matrices(screen)
+                self._draw_matrices(screen, state)
                 for pane in screen.query("#chain").results(Static):
-                    pane.update(chain_text(debugger))
+                    if not self._unchanged(pane, *state):
+                        pane.update(chain_text(debugger))
                 for boundary in screen.query("#boundary").results(DecisionBoundary):
                     if boundary.size.area:
                         rows, cols = boundary.grid_shape()
-                        boundary.show(*boundary_data(debugger, rows, cols))
+                        if not self._unchanged(boundary, debugger.params, rows, cols):
+                            boundary.show(*boundary_data(debugger, rows, cols))
             # The footer rebuilds itself on refresh_bindings: only when a key's
             # availability can have changed (see check_action).
-            availability = (debugger.step == 0, debugger.phase_index == 0)
+            at_start = debugger.step == 0
+            availability = (at_start, at_start and debugger.phase_index == 0)
         if availability != self._availability:
             self._availability = availability
             self.refresh_bindings()
 
-    def _draw_matrices(self, screen: MainScreen) -> None:
+    def _unchanged(self, widget: Widget, *shown: object) -> bool:
+        """Whether `widget` last drew exactly `shown`; remembers it if not.
+
+        Objects are compared by identity; the remembered tuple keeps them
+        alive, so an identity is never reused for another object meanwhile.
+        """
+        key = tuple(
+            x if isinstance(x, (str, int, float, bool, type(None))) else id(x) for x in shown
+        )
+        previous = self._drawn.get(widget)
+        if previous is not None and previous[0] == key:
+            return True
+        self._drawn[widget] = (key, shown)
+        return False
+
+    def _draw_matrices(self, screen: MainScreen, state: tuple[object, ...]) -> None:
+        views = {
+            name: view for name in PANES for view in screen.query(f"#m-{name}").results(MatrixView)
+        }
+        fresh = [self._unchanged(view, *state) for view in views.values()]
+        if all(fresh):
+            return
         panes = matrix_panes(self.debugger, diff=self.diff)
-        for name, pane in panes.items():
-            for view in screen.query(f"#m-{name}").results(MatrixView):
-                view.show(
-                    pane.title,
-                    pane.values,
-                    placeholder=pane.placeholder,
-                    selected=pane.selected,
-                    heatmap=self.heatmap,
-                    note=pane.note,
-                )
-                view.set_class(name == self.pane, "-selected-pane")
+        for name, view in views.items():
+            pane = panes[name]
+            view.show(
+                pane.title,
+                pane.values,
+                placeholder=pane.placeholder,
+                selected=pane.selected,
+                heatmap=self.heatmap,
+                note=pane.note,
+            )
+            selected = name == self.pane
+            if view.has_class("-selected-pane") != selected:  # restyling is not free
+                view.set_class(selected, "-selected-pane")
         self._last_matrix_draw = time.monotonic()
 
     def watch_heatmap(self) -> None:

@@ -11,6 +11,7 @@ from bpdebug.engine.network import EMPTY
 from bpdebug.errors import InputError
 from bpdebug.export import load_snapshot
 from bpdebug.scenario import load_scenario, loads_scenario, resolve_scenario_arg
+from bpdebug.scenario.limits import REPLAY_STEPS
 from bpdebug.timeline import Timeline
 
 SNAPSHOT_SUFFIXES = (".json", ".npz")
@@ -36,8 +37,15 @@ def open_timeline(arg: str) -> tuple[Timeline, str]:
         scenario = loads_scenario(text, snap["scenario"]["path"])
     except InputError as error:
         raise InputError(path, "scenario.text", str(error)) from None
-    timeline = Timeline(scenario)
     step = int(snap["step"])
+    limit = REPLAY_STEPS.value()
+    if step > limit:
+        raise InputError(
+            path,
+            "step",
+            f"expected at most {limit} updates to replay ({REPLAY_STEPS.note()}), got {step}",
+        )
+    timeline = Timeline(scenario)
     timeline.seek(step)
     W = (EMPTY, *(np.asarray(layer["W"], dtype=np.float64) for layer in snap["layers"]))
     b = (EMPTY, *(np.asarray(layer["b"], dtype=np.float64) for layer in snap["layers"]))
