@@ -8,6 +8,7 @@ Headless commands never import textual (start-up time, and servers).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -145,7 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "validate": _validate,
             "scenarios": _scenarios,
         }[parsed.command]
-        return handler(parsed)
+        status = handler(parsed)
+        sys.stdout.flush()  # inside the try: a closed pipe is handled below
+        return status
     except InputError as error:
         print(error, file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -155,6 +158,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bpdebug: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`bpdebug scenarios | head`): not an error of ours.
+        # Point stdout at devnull so that the interpreter's final flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _load(arg: str) -> Scenario:

@@ -228,3 +228,22 @@ def test_works_from_another_folder_with_a_copied_scenario(tmp_path: Path) -> Non
     shutil.copy(ROOT / "scenarios" / "xor.toml", tmp_path / "mine.toml")
     out = bpdebug("run", "mine.toml", "--steps", "5", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
+
+
+def test_a_closed_pipe_is_not_a_traceback() -> None:
+    """`bpdebug scenarios | head -1` where the reader has already gone: status 0, no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: every write fails with EPIPE
+    try:
+        out = subprocess.run(
+            [str(SCRIPT), "scenarios"],
+            cwd=ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert out.returncode == 0
+    assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr
