@@ -32,7 +32,6 @@ from bpdebug.engine import (
 from bpdebug.engine.optimizers import apply_update_unguarded
 from bpdebug.scenario.model import Scenario
 
-
 STATE_OVERHEAD = 600
 """Bytes of the objects around a state's arrays (TrainState, Params, OptState,
 their tuples, a checkpoint's dict entry), measured with tracemalloc on xor."""
