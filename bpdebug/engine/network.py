@@ -193,9 +193,13 @@ class Network:
         """`forward` for callers that already silenced floating-point warnings."""
         z: list[np.ndarray] = [EMPTY]
         a: list[np.ndarray] = [X]
-        for l in range(1, self.depth + 1):
-            z.append(params.W[l] @ a[l - 1] + params.b[l][:, None])
-            a.append(self.activations[l].raw(z[l]))
+        W, b, g = params.W, params.b, self.activations
+        a_prev = X
+        for l in range(1, len(W)):
+            z_l = W[l] @ a_prev + b[l][:, None]
+            a_prev = g[l].raw(z_l)
+            z.append(z_l)
+            a.append(a_prev)
         return z, a
 
     def regularization(self, params: Params) -> tuple[float, tuple[np.ndarray, ...]]:
