@@ -87,7 +87,7 @@ async def test_s_walks_every_phase_then_the_next_step(tmp_path):
         ]
         # The widgets get the same placeholders at forward layer 1.
         assert view(app, "delta").values is None
-        assert "not yet computed" in view(app, "delta").placeholder
+        assert view(app, "delta").placeholder == "not yet: backward pass (s)"
         assert view(app, "z").values is not None
         assert "cost …" in status(app)
         await pilot.press("tab")  # layer 2: its forward pass has not run yet either

@@ -71,7 +71,7 @@ def matrix_panes(debugger: Debugger, diff: bool = False) -> dict[str, MatrixPane
         quantity = "z" if name in ("W", "z", "a") else name
         if name != "W" and not debugger.known(quantity if name != "a" else "a", l):
             where = "forward" if name in ("z", "a") else "backward"
-            panes[name] = MatrixPane(title, None, placeholder=f"not yet computed ({where} pass: s)")
+            panes[name] = MatrixPane(title, None, placeholder=f"not yet: {where} pass (s)")
             continue
         note = ""
         shown = values
