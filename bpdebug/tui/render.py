@@ -40,7 +40,9 @@ def fmt(x: float, width: int = 0) -> str:
         text = "NaN"
     elif math.isinf(x):
         text = "inf" if x > 0 else "-inf"
-    elif x != 0.0 and (abs(x) >= 1e4 or abs(x) < 1e-3):
+    elif x == 0.0:
+        text = "0"  # also -0.0, whose sign means nothing to a reader
+    elif abs(x) >= 1e4 or abs(x) < 1e-3:
         text = f"{x:.3e}"
     else:
         text = f"{x:.4g}" if abs(x) >= 1 else f"{x:.4f}"
