@@ -117,14 +117,6 @@ def get_loss(name: str) -> Loss:
     return LOSS_TYPES[name]
 
 
-def is_fused(activation: Activation, loss: Loss) -> bool:
-    """Whether (output activation, loss) has a fused, overflow-safe form."""
-    return (activation.name, loss.name) in (
-        ("sigmoid", "binary_cross_entropy"),
-        ("softmax", "cross_entropy"),
-    )
-
-
 def output_cost(
     activation: Activation, loss: Loss, z: np.ndarray, a: np.ndarray, y: np.ndarray
 ) -> np.ndarray:

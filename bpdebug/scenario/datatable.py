@@ -18,7 +18,7 @@ import numpy as np
 from bpdebug.errors import InputError, describe
 from bpdebug.scenario import data as gen
 from bpdebug.scenario.fields import Fields, Table, index, one_of
-from bpdebug.scenario.limits import DATA_VALUES, EXAMPLES, read_capped
+from bpdebug.scenario.limits import DATA_VALUES, EXAMPLES, decode_text, read_capped
 from bpdebug.scenario.model import Dataset
 
 MAX_EXAMPLES = EXAMPLES.default
@@ -186,12 +186,7 @@ def _open_csv(fields: Fields, shown: str, resolved: Path) -> tuple[list[str], _R
         fields.fail("data.csv", f"expected a CSV file, got a directory: {shown}")
     except OSError as exc:
         fields.fail("data.csv", f"cannot read {shown}: {exc.strerror or exc}")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            shown, "", f"expected UTF-8 text, got byte 0x{raw[exc.start]:02x} at offset {exc.start}"
-        ) from None
+    text = decode_text(raw, shown)
     del raw
     reader = csv.reader(io.StringIO(text, newline=""))
     rows = _Rows(shown, reader)

@@ -85,3 +85,16 @@ def read_capped(path: str | os.PathLike[str], shown: str) -> bytes:
             shown, "", f"expected a file of at most {limit} bytes ({FILE_BYTES.note()}), got more"
         )
     return data
+
+
+def decode_text(raw: bytes, shown: str) -> str:
+    """`raw` as UTF-8 text (a byte-order mark some editors write is dropped).
+
+    Anything else is an InputError naming `shown` and the first bad byte.
+    """
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            shown, "", f"expected UTF-8 text, got byte 0x{raw[exc.start]:02x} at offset {exc.start}"
+        ) from None

@@ -16,7 +16,7 @@ import numpy as np
 from bpdebug.errors import InputError
 from bpdebug.scenario.datatable import read_data
 from bpdebug.scenario.fields import Fields, Table, count, index, one_of, sub
-from bpdebug.scenario.limits import BATCH_VALUES, PARAMETERS, UNITS, read_capped
+from bpdebug.scenario.limits import BATCH_VALUES, PARAMETERS, UNITS, decode_text, read_capped
 from bpdebug.scenario.model import (
     ACTIVATIONS,
     BREAKPOINT_KINDS,
@@ -82,14 +82,7 @@ def load_scenario(path: str | Path) -> Scenario:
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         detail = getattr(exc, "strerror", None) or exc
         raise InputError(shown, "", f"cannot read the file: {detail}") from None
-    try:
-        # utf-8-sig: a byte-order mark some editors write is not part of the TOML.
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            shown, "", f"expected UTF-8 text, got byte 0x{raw[exc.start]:02x} at offset {exc.start}"
-        ) from None
-    return loads_scenario(text, path)
+    return loads_scenario(decode_text(raw, shown), path)
 
 
 def loads_scenario(text: str, path: str | Path) -> Scenario:

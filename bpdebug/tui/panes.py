@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bpdebug.debugger import Debugger
+from bpdebug.engine import Params, Trace
 
 
 @dataclass(frozen=True)
@@ -44,27 +45,12 @@ def matrix_panes(debugger: Debugger, diff: bool = False) -> dict[str, MatrixPane
     marked step, or the step before).
     """
     l, j, k, i = debugger.layer, debugger.j, debugger.k, debugger.example
-    trace = debugger.trace
-    current = {
-        "W": debugger.params.W[l],
-        "z": trace.z[l],
-        "a": trace.a[l],
-        "delta": trace.delta[l],
-        "dW": trace.dW[l],
-        "db": trace.db[l],
-    }
+    current = _quantities(debugger.params, debugger.trace, l)
     reference: dict[str, np.ndarray] = {}
     ref_step = debugger.reference_step() if diff else None
     if ref_step is not None:
         state, ref = debugger.timeline.peek(ref_step)
-        reference = {
-            "W": state.params.W[l],
-            "z": ref.z[l],
-            "a": ref.a[l],
-            "delta": ref.delta[l],
-            "dW": ref.dW[l],
-            "db": ref.db[l],
-        }
+        reference = _quantities(state.params, ref, l)
     panes: dict[str, MatrixPane] = {}
     for name, values in current.items():
         title = TITLES[name].format(l=l)
@@ -96,6 +82,18 @@ def matrix_panes(debugger: Debugger, diff: bool = False) -> dict[str, MatrixPane
             selected = None
         panes[name] = MatrixPane(title, shown, selected=selected, note=note)
     return panes
+
+
+def _quantities(params: Params, trace: Trace, l: int) -> dict[str, np.ndarray]:
+    """Layer l's six pane quantities, by pane name."""
+    return {
+        "W": params.W[l],
+        "z": trace.z[l],
+        "a": trace.a[l],
+        "delta": trace.delta[l],
+        "dW": trace.dW[l],
+        "db": trace.db[l],
+    }
 
 
 def boundary_data(

@@ -10,7 +10,7 @@ import math
 
 from rich.text import Text
 
-from bpdebug.debugger import ChainRule, Debugger
+from bpdebug.debugger import Debugger
 
 PRIME = {
     "sigmoid": "σ'",
@@ -135,13 +135,6 @@ def chain_text(debugger: Debugger) -> Text:
         w = float(debugger.params.W[l][j, k])
         text.append(f"\nupdate: w_{j}{k}{sup(l)} {fmt(w)} → {fmt(debugger.next_weight())}")
     return text
-
-
-def chain_table(rule: ChainRule, limit: int = 8) -> str:
-    """Per-example products dC_0/dw for the batch, at most `limit` of them."""
-    shown = ", ".join(fmt(x) for x in rule.per_example[:limit])
-    more = ", …" if len(rule.per_example) > limit else ""
-    return f"per example: [{shown}{more}]"
 
 
 def status_text(debugger: Debugger, running: bool) -> Text:
