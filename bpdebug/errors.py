@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bpdebug.text import printable
+
 
 class InputError(Exception):
     """Bad input in a file the user gave us: rendered as one line, exit status 2.
 
     `str(error)` reads ``scenarios/x.toml: network.layers[2]: expected a
-    positive integer, got -3``.
+    positive integer, got -3``. It is always one printable line: the path,
+    key and message keep the file's text as it is, and `str` escapes any
+    control character in them (`bpdebug.text.printable`).
     """
 
     def __init__(self, path: str | Path, key: str, message: str) -> None:
@@ -23,7 +27,7 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         where = f"{self.path}: {self.key}" if self.key else self.path
-        return f"{where}: {self.message}"
+        return printable(f"{where}: {self.message}")
 
 
 def describe(value: object, limit: int = 40) -> str:
