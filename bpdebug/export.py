@@ -4,7 +4,9 @@ The JSON object is the contract's (``bpdebug.snapshot/1``), plus extensions
 the contract allows it to grow: top-level ``epoch``, ``data_cost``,
 ``reg_cost``, ``batch_size``, ``bpdebug_version``, ``branched_at`` (only
 after an edit: the state is then not the scenario's own), ``scenario.text``
-(the TOML, so a snapshot can rebuild its scenario) and per layer ``dW_reg``
+(the TOML, so a snapshot can rebuild its scenario), ``data.inputs`` and
+``data.targets`` (only for a CSV scenario: the whole data set, (n_0, N) and
+(n_L, N), so that reopening reads no other file) and per layer ``dW_reg``
 (only with l1/l2 regularization).
 
 Numbers are written with `float.__repr__`, so they read back bit for bit.
@@ -26,8 +28,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import zipfile
-import zlib
 from collections import Counter
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -37,7 +39,14 @@ import numpy as np
 from bpdebug import __version__
 from bpdebug.errors import InputError, describe
 from bpdebug.files import write_atomic, write_atomic_with
-from bpdebug.scenario.limits import FILE_BYTES, read_capped
+from bpdebug.scenario.limits import (
+    FILE_BYTES,
+    LAYERS,
+    NotRegularFile,
+    open_regular,
+    read_capped,
+)
+from bpdebug.text import printable
 
 if TYPE_CHECKING:
     from bpdebug.timeline import Timeline
@@ -46,6 +55,8 @@ FORMAT = "bpdebug.snapshot/1"
 """The `format` tag of every snapshot this version writes and reads."""
 LAYER_ARRAYS = ("W", "b", "z", "a", "delta", "dW", "db")
 """Per-layer arrays of the contract, in the order they are written."""
+NPZ_DATE = (1980, 1, 1, 0, 0, 0)
+"""The date of every .npz member (the zip format's earliest)."""
 MD_ROWS = MD_COLUMNS = 12
 """The largest corner of a matrix the Markdown report prints."""
 
@@ -105,6 +116,10 @@ def snapshot_arrays(timeline: Timeline) -> dict[str, Any]:
     }
     if timeline.branched_at is not None:
         snap["branched_at"] = timeline.branched_at
+    if scenario.data.source.startswith("csv"):
+        # The snapshot carries a CSV data set, so that reopening it reads no
+        # other file (and works where the CSV is not).
+        snap["data"] = {"inputs": scenario.data.inputs, "targets": scenario.data.targets}
     return snap
 
 
@@ -144,7 +159,7 @@ def export(timeline: Timeline, path: str | os.PathLike[str], *, force: bool = Fa
             arrays = flatten(snap)
 
             def write(f: IO[bytes]) -> None:
-                np.savez_compressed(f, allow_pickle=False, **arrays)
+                write_npz(f, arrays)
 
             return write_atomic_with(name, write, overwrite=force)
         text = to_json(_plain(snap)) if suffix == ".json" else to_markdown(snap)
@@ -153,6 +168,21 @@ def export(timeline: Timeline, path: str | os.PathLike[str], *, force: bool = Fa
         raise ExportError(f"{name}: exists; pass --force to overwrite") from None
     except OSError as error:
         raise ExportError(f"{name}: {error.strerror or error}") from None
+
+
+def write_npz(f: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
+    """`arrays` as a compressed .npz, as `np.savez_compressed` writes it but without a clock.
+
+    Every member gets the same fixed date, so one step exports to the same
+    bytes every time (diffable, reproducible); numpy reads it as any .npz.
+    """
+    with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key, value in arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=NPZ_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, value, allow_pickle=False)
 
 
 def to_json(value: Any, level: int = 0) -> str:
@@ -184,6 +214,8 @@ def flatten(snap: dict[str, Any]) -> dict[str, np.ndarray]:
             out[key] = np.array(snap[key], dtype=np.float64)
     out["inputs"] = np.asarray(snap["inputs"], dtype=np.float64)
     out["targets"] = np.asarray(snap["targets"], dtype=np.float64)
+    for key, value in snap.get("data", {}).items():
+        out[f"data_{key}"] = np.asarray(value, dtype=np.float64)
     out["activations"] = np.array([str(layer["activation"]) for layer in snap["layers"]])
     for layer in snap["layers"]:
         for name in (*LAYER_ARRAYS, "dW_reg"):
@@ -196,9 +228,9 @@ def to_markdown(snap: dict[str, Any]) -> str:
     """A report for people, in the seeds' notation; big matrices show their top-left corner."""
     m = snap["inputs"].shape[1]
     lines = [
-        f"# {snap['scenario']['name']}: step {snap['step']}",
+        f"# {_md_text(snap['scenario']['name'])}: step {snap['step']}",
         "",
-        f"- scenario file: `{snap['scenario']['path']}`",
+        f"- scenario file: {_md_text(snap['scenario']['path'])}",
         f"- step {snap['step']} (epoch {snap.get('epoch', '?')}), batch of m = {m} examples",
         f"- loss {snap['loss']}, optimizer {snap['optimizer']}, "
         f"learning rate {snap['learning_rate']!r}",
@@ -230,6 +262,14 @@ def to_markdown(snap: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&])")
+
+
+def _md_text(text: str) -> str:
+    """Text from a file as literal Markdown: no control characters, no markup, no HTML."""
+    return _MD_SPECIAL.sub(r"\\\1", printable(str(text)))
+
+
 def _matrix_section(title: str, x: np.ndarray) -> list[str]:
     """A heading, a truncation note if needed, and `x` as a fenced block of aligned numbers."""
     rows, cols = x.shape
@@ -256,8 +296,10 @@ def load_snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A .json or .npz snapshot, validated, in `snapshot_arrays` form (float64 ndarrays).
 
     Raises InputError naming the file and the key for anything wrong: an
-    unreadable or truncated file, another format tag, a missing key, a value
-    of the wrong type or an array whose shape disagrees with the layer sizes.
+    unreadable, truncated or corrupt file, another format tag, a missing
+    key, a value of the wrong type, more than BPDEBUG_MAX_LAYERS layers, or
+    an array whose shape disagrees with the layer sizes. Nothing but the
+    file itself is read, and only if it is a regular file.
     """
     name = os.fspath(path)
     suffix = Path(name).suffix.lower()
@@ -268,16 +310,37 @@ def load_snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         if suffix == ".json":
             return _parse(_JsonFields(name, _read_json(name, read_capped(name, name))))
-        loaded = np.load(name, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise InputError(name, "", "expected an .npz archive, found a single .npy array")
-        with loaded:
-            return _parse(_NpzFields(name, loaded))
+        with open_regular(name) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            limit = FILE_BYTES.value()
+            if size > limit:
+                raise InputError(
+                    name,
+                    "",
+                    f"expected a file of at most {limit} bytes ({FILE_BYTES.note()}), got {size}",
+                )
+            return _load_npz(name, handle)
+    except NotRegularFile as error:
+        raise InputError(name, "", f"expected a snapshot file, got {error.kind}") from None
     except OSError as error:
         raise InputError(name, "", str(error.strerror or error)) from None
-    except (ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        # np.load itself: a pickle, a bare .npy or a damaged zip.
-        raise InputError(name, "", f"not a readable .npz archive ({error})") from None
+
+
+def _load_npz(name: str, handle: IO[bytes]) -> dict[str, Any]:
+    """The snapshot in the open .npz file `handle`; every failure is an InputError."""
+    try:
+        loaded = np.load(handle, allow_pickle=False)
+    except Exception as error:
+        # A damaged archive can make zipfile and numpy raise nearly anything
+        # (NotImplementedError for an unknown compression method, struct.error,
+        # UnicodeDecodeError for a member's name, ...): all mean the same here.
+        raise InputError(name, "", f"not a readable .npz archive ({_one_line(error)})") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise InputError(name, "", "expected an .npz archive, found a single .npy array")
+    with loaded:
+        fields = _NpzFields(name, loaded)
+        fields.check_total_size()
+        return _parse(fields)
 
 
 def _read_json(name: str, data: bytes) -> dict[str, Any]:
@@ -398,40 +461,55 @@ class _NpzFields(_Fields):
     def read(self, key: str) -> np.ndarray:
         """The array stored as `key`; object arrays are refused, never unpickled.
 
-        An array bigger than FILE_BYTES (by the zip's or the .npy header's
-        word, before anything is decompressed) is refused: a few kilobytes of
-        zeros can unpack to gigabytes.
+        `check_total_size` has bounded what the archive can unpack to.
         """
-        self._check_size(key)
         try:
             value = self.npz[key]
         except ValueError as error:
             if "pickle" in str(error):
                 raise self.error(key, "holds pickled Python objects; refusing to load it") from None
             raise self.error(key, f"unreadable ({_one_line(error)})") from None
-        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        except Exception as error:  # a damaged member: see _load_npz
             raise self.error(key, f"unreadable, truncated? ({_one_line(error)})") from None
         if not isinstance(value, np.ndarray):  # pragma: no cover - np.load gives arrays
             raise self.error(key, "expected an array")
         return value
 
-    def _check_size(self, key: str) -> None:
+    def check_total_size(self) -> None:
+        """Refuse an archive whose arrays add up to more than FILE_BYTES, before unpacking any.
+
+        Both the zip's word (each member's unpacked size) and each .npy
+        header's (shape x item size) are added up: a few kilobytes of zeros
+        can unpack to gigabytes, and a header can claim a shape its data
+        does not have.
+        """
         limit = FILE_BYTES.value()
-        refuse = self.error(key, f"expected at most {limit} bytes ({FILE_BYTES.note()})")
+        declared = claimed = 0
+        for info in self.npz.zip.infolist():
+            declared += info.file_size
+            if declared > limit:
+                break
+            claimed += self._header_bytes(info.filename)
+            if claimed > limit:
+                break
+        if declared > limit or claimed > limit:
+            raise self.error(
+                "",
+                f"expected arrays of at most {limit} bytes in all ({FILE_BYTES.note()}), got more",
+            )
+
+    def _header_bytes(self, member: str) -> int:
+        """The bytes the .npy header of `member` says its array holds (0 if unreadable)."""
         try:
-            member = f"{key}.npy"
-            if self.npz.zip.getinfo(member).file_size > limit:
-                raise refuse
             with self.npz.zip.open(member) as f:
                 version = np.lib.format.read_magic(f)
                 if version == (1, 0):
                     shape, _, dtype = np.lib.format.read_array_header_1_0(f)
                 else:
                     shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-        except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
-            return  # reading the array itself reports what is wrong with it
-        if math.prod(shape) * dtype.itemsize > limit:
-            raise refuse
+        except Exception:  # reading the array itself reports what is wrong with it
+            return 0
+        return math.prod(shape) * dtype.itemsize
 
     def activations(self) -> list[str]:
         """The `activations` array: one name per layer 1..L."""
@@ -467,8 +545,17 @@ def _parse(fields: _Fields) -> dict[str, Any]:
     }
     arrays = {(key, 0): _array(fields, key, 0, 2) for key in ("inputs", "targets")}
     snap["inputs"], snap["targets"] = arrays["inputs", 0], arrays["targets", 0]
+    if fields.find("data.inputs") is not None or fields.find("data.targets") is not None:
+        for key in ("data.inputs", "data.targets"):
+            arrays[key, 0] = _array(fields, key, 0, 2)
+        snap["data"] = {"inputs": arrays["data.inputs", 0], "targets": arrays["data.targets", 0]}
+    depth, most = fields.depth(), LAYERS.value()
+    if depth > most:
+        raise fields.error(
+            fields.where("layers"), f"expected at most {most} layers ({LAYERS.note()}), got {depth}"
+        )
     layers = []
-    for l in range(1, fields.depth() + 1):
+    for l in range(1, depth + 1):
         layer: dict[str, Any] = {"index": l, "activation": _text(fields, "activation", l)}
         names = (*LAYER_ARRAYS, "dW_reg") if fields.find("dW_reg", l) else LAYER_ARRAYS
         for key in names:
@@ -498,6 +585,8 @@ def _check_shapes(fields: _Fields, arrays: dict[tuple[str, int], np.ndarray], de
     symbolic: dict[tuple[str, int], tuple[int | str, ...]] = {
         ("inputs", 0): (0, "m"),
         ("targets", 0): (depth, "m"),
+        ("data.inputs", 0): (0, "N"),
+        ("data.targets", 0): (depth, "N"),
     }
     for key, l in arrays:
         if l:

@@ -258,8 +258,14 @@ GENERATOR_ERRORS = [
     pytest.param(
         "[2, 1]",
         'generator = "xor"\nnoise = -0.1',
-        "data.noise: expected a finite number >= 0, got -0.1",
+        "data.noise: expected a finite number >= 0 and <= 10, got -0.1",
         id="negative-noise",
+    ),
+    pytest.param(
+        "[2, 1]",
+        'generator = "gauss"\nnoise = 1e308',
+        "data.noise: expected a finite number >= 0 and <= 10, got 1e+308",
+        id="huge-noise",
     ),
     pytest.param(
         "[64, 10]",
@@ -417,7 +423,8 @@ def test_csv_that_is_not_utf8(tmp_path: Path) -> None:
     [
         pytest.param(
             'csv = "data/points.csv"\ntarget_columns = ["lbl"]',
-            "data.target_columns[0]: expected a column index or one of x, y, label, got 'lbl'",
+            "data.target_columns[0]: expected a column index or one of 'x', 'y', 'label',"
+            " got 'lbl'",
             id="unknown-column-name",
         ),
         pytest.param(
@@ -438,12 +445,12 @@ def test_csv_that_is_not_utf8(tmp_path: Path) -> None:
         ),
         pytest.param(
             'csv = "data/points.csv"\ntarget_columns = ["y", "label"]',
-            "data.target_columns: expected 1 column (network.layers[1] = 1), got 2: y, label",
+            "data.target_columns: expected 1 column (network.layers[1] = 1), got 2: 'y', 'label'",
             id="target-width",
         ),
         pytest.param(
             'csv = "data/points.csv"\ntarget_columns = ["label"]\ninput_columns = ["x"]',
-            "data.input_columns: expected 2 columns (network.layers[0] = 2), got 1: x",
+            "data.input_columns: expected 2 columns (network.layers[0] = 2), got 1: 'x'",
             id="input-width",
         ),
         pytest.param(

@@ -264,7 +264,7 @@ def test_no_temp_files_after_success_or_failure(
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(np, "savez_compressed", disk_full)
+    monkeypatch.setattr(bpdebug.export, "write_npz", disk_full)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ExportError) as caught:
         export(timeline, "full.npz")

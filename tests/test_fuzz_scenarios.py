@@ -59,7 +59,9 @@ FUZZED: Counter[str] = Counter()
 OUTCOMES: Counter[str] = Counter()
 """loaded / refused / crash, over every file."""
 
+# derandomize: the same files on every machine and in every folder, CI or not.
 SETTINGS = settings(
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     database=None,
@@ -403,10 +405,11 @@ def test_a_few_megabyte_inputs_literal_loads(tmp_path: Path) -> None:
 def test_a_file_over_the_size_cap_is_refused_without_reading_it_all(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """BPDEBUG_MAX_FILE_BYTES caps what is read; the default is 64 MB."""
+    """BPDEBUG_MAX_SCENARIO_BYTES caps what is read; the default is 8 MiB."""
     path = tmp_path / "huge.toml"
     path.write_text(XOR + "# " + "x" * 3_000_000 + "\n", encoding="utf-8")
-    monkeypatch.setenv("BPDEBUG_MAX_FILE_BYTES", "1000000")
+    size = path.stat().st_size
+    monkeypatch.setenv("BPDEBUG_MAX_SCENARIO_BYTES", "1000000")
     tracemalloc.start()
     try:
         error = check_file(path, "extreme")
@@ -416,19 +419,52 @@ def test_a_file_over_the_size_cap_is_refused_without_reading_it_all(
     assert isinstance(error, InputError)
     assert str(error) == (
         f"{path}: expected a file of at most 1000000 bytes"
-        " (the limit; set BPDEBUG_MAX_FILE_BYTES to lift it), got more"
+        f" (the limit; set BPDEBUG_MAX_SCENARIO_BYTES to lift it), got {size}"
     )
-    assert peak < 3_000_000
-    monkeypatch.setenv("BPDEBUG_MAX_FILE_BYTES", "4000000")
+    assert peak < 100_000  # refused on the file's size, before reading
+    monkeypatch.setenv("BPDEBUG_MAX_SCENARIO_BYTES", "4000000")
     assert isinstance(check_file(path, "extreme"), Scenario)
 
 
-@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
-def test_an_endless_file_is_refused_at_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("BPDEBUG_MAX_FILE_BYTES", "100000")
-    with pytest.raises(InputError, match=r"^/dev/zero: expected a file of at most 100000 bytes"):
-        load_scenario("/dev/zero")
+def test_a_huge_limit_allocates_nothing_up_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lifting a limit to 10**18 must not make a 300-byte file cost 10**18 bytes."""
+    path = tmp_path / "small.toml"
+    path.write_text(XOR, encoding="utf-8")
+    for variable in ("BPDEBUG_MAX_SCENARIO_BYTES", "BPDEBUG_MAX_FILE_BYTES"):
+        monkeypatch.setenv(variable, str(10**18))
+    assert isinstance(check_file(path, "extreme"), Scenario)
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/stdin", "/dev/null"])
+def test_a_device_is_refused_without_reading(device: str) -> None:
+    """An endless or blocking device is not a scenario: refused at once, nothing read."""
+    if not Path(device).exists():
+        pytest.skip(f"{device} does not exist here")
+    with pytest.raises(InputError, match=rf"^{device}: expected a scenario file, got a "):
+        load_scenario(device)
     FUZZED["extreme"] += 1
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    """Opening a FIFO with no writer blocks forever; it is refused instead, as a scenario or CSV."""
+    fifo = tmp_path / "data.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError) as info:
+        load_scenario(fifo)
+    assert str(info.value) == f"{fifo}: expected a scenario file, got a named pipe (FIFO)"
+    text = re.sub(
+        r"(?ms)^\[data\].*?(?=^\[training\])",
+        '[data]\ncsv = "data.fifo"\ntarget_columns = ["y"]\n\n',
+        XOR,
+    )
+    with pytest.raises(InputError) as info:
+        loads_scenario(text, tmp_path / "s.toml")
+    assert str(info.value) == (
+        f"{tmp_path / 's.toml'}: data.csv: expected a CSV file, got a named pipe (FIFO): {fifo}"
+    )
+    FUZZED["extreme"] += 2
 
 
 # --------------------------------------------------------------------- limits
@@ -509,6 +545,25 @@ def replace_layers(text: str, layers: str) -> str:
             " BPDEBUG_MAX_BATCH_VALUES to lift it), got 4",
             id="batch-values",
         ),
+        pytest.param(
+            "BPDEBUG_MAX_LAYERS",
+            "2",
+            "[2, 2, 1]",
+            "",
+            "network.layers: expected at most 2 layers (the limit; set BPDEBUG_MAX_LAYERS"
+            " to lift it), got 3",
+            id="layers",
+        ),
+        pytest.param(
+            "BPDEBUG_MAX_BREAKPOINTS",
+            "1",
+            "[2, 2, 1]",
+            "[[debug.breakpoints]]\nkind = 'nonfinite'\n"
+            "[[debug.breakpoints]]\nkind = 'dead_unit'\n",
+            "debug.breakpoints: expected at most 1 breakpoints (the limit; set"
+            " BPDEBUG_MAX_BREAKPOINTS to lift it), got 2",
+            id="breakpoints",
+        ),
     ],
 )
 def test_each_limit_is_lowered_and_lifted_by_its_variable(
@@ -516,7 +571,9 @@ def test_each_limit_is_lowered_and_lifted_by_its_variable(
 ) -> None:
     """A tiny limit refuses xor-sized input with the message; unset or lifted, it loads."""
     text = replace_layers(XOR, layers)
-    if data:
+    if data.startswith("[[debug"):
+        text += "\n" + data
+    elif data:
         text = re.sub(r"(?ms)^\[data\].*?(?=^\[training\])", data, text).replace(
             "batch_size = 4", "batch_size = 2"
         )

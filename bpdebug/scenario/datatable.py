@@ -18,7 +18,14 @@ import numpy as np
 from bpdebug.errors import InputError, describe
 from bpdebug.scenario import data as gen
 from bpdebug.scenario.fields import Fields, Table, index, one_of
-from bpdebug.scenario.limits import DATA_VALUES, EXAMPLES, decode_text, read_capped
+from bpdebug.scenario.limits import (
+    CSV_COLUMNS,
+    DATA_VALUES,
+    EXAMPLES,
+    NotRegularFile,
+    decode_text,
+    read_capped,
+)
 from bpdebug.scenario.model import Dataset
 
 MAX_EXAMPLES = EXAMPLES.default
@@ -26,6 +33,9 @@ MAX_EXAMPLES = EXAMPLES.default
 
 MAX_DATA_VALUES = DATA_VALUES.default
 """Most input numbers (examples x input width) by default (BPDEBUG_MAX_DATA_VALUES)."""
+
+MAX_NOISE = 10.0
+"""Largest `data.noise` a generator takes."""
 
 INLINE_KEYS = ("inputs", "targets")
 GENERATOR_KEYS = ("generator", "n", "noise", "seed", "size")
@@ -40,12 +50,20 @@ def _frozen(columns: np.ndarray) -> np.ndarray:
 
 
 def read_data(
-    fields: Fields, table: Table, layers: tuple[int, ...], base: Path, seed: int
+    fields: Fields,
+    table: Table,
+    layers: tuple[int, ...],
+    base: Path,
+    seed: int,
+    given: Dataset | None = None,
+    read_files: bool = True,
 ) -> Dataset:
     """Build the Dataset described by `table` for a network of `layers`.
 
     `base` is the scenario file's folder (CSV paths are relative to it) and
-    `seed` the scenario's seed (the generators' default).
+    `seed` the scenario's seed (the generators' default). `given` is a CSV
+    data set a snapshot carries: with it the CSV file is never opened, nor
+    without `read_files` (then a CSV data set must be `given`).
     """
     forms = [
         form
@@ -64,6 +82,14 @@ def read_data(
         return _generated(fields, table, layers, seed)
     if forms[0] == "csv":
         fields.check_keys(table, "data", CSV_KEYS)
+        if given is not None:
+            return _carried(fields, table, layers, given)
+        if not read_files:
+            fields.fail(
+                "data.csv",
+                "the data set is not carried along (data.inputs and data.targets), and"
+                " no other file is read here; open the scenario file itself",
+            )
         return _from_csv(fields, table, layers, base)
     fields.check_keys(table, "data", INLINE_KEYS)
     return _inline(fields, table, layers)
@@ -110,7 +136,9 @@ def _generated(fields: Fields, table: Table, layers: tuple[int, ...], seed: int)
         fields.fail(
             "data.n", f"expected at most {max_examples} examples ({EXAMPLES.note()}), got {n}"
         )
-    noise = fields.number(table.get("noise", 0.0), "data.noise", at_least=0.0)
+    # The Playground's slider stops at 0.5; past 10 the points are noise alone,
+    # and the cap keeps every generated number finite.
+    noise = fields.number(table.get("noise", 0.0), "data.noise", at_least=0.0, at_most=MAX_NOISE)
     data_seed = fields.integer(table.get("seed", seed), "data.seed", minimum=0)
     size = 8
     if "size" in table:
@@ -156,9 +184,16 @@ def _column(fields: Fields, value: object, key: str, header: list[str]) -> int:
         fields.expected(key, f"a column index from 0 to {len(header) - 1} or a header name", value)
     if isinstance(value, str) and value in header:
         if header.count(value) > 1:
-            fields.fail(key, f"column name {value!r} appears more than once in the header")
+            fields.fail(key, f"column name {describe(value)} appears more than once in the header")
         return header.index(value)
-    fields.expected(key, f"a column index or {one_of(header)}", value)
+    fields.expected(key, f"a column index or {_some_names(header)}", value)
+
+
+def _some_names(names: list[str], most: int = 5) -> str:
+    """``one of 'a', 'b', 'c'`` for an error message, quoting at most `most` names, each short."""
+    quoted = [describe(name, 24) for name in names[:most]]
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return one_of(quoted) + more
 
 
 def _columns(fields: Fields, value: object, key: str, header: list[str]) -> list[int]:
@@ -168,7 +203,7 @@ def _columns(fields: Fields, value: object, key: str, header: list[str]) -> list
     picked = [_column(fields, item, index(key, i), header) for i, item in enumerate(items)]
     for i, col in enumerate(picked):
         if picked.index(col) != i:
-            fields.fail(index(key, i), f"column {header[col]!r} is listed twice")
+            fields.fail(index(key, i), f"column {describe(header[col])} is listed twice")
     return picked
 
 
@@ -182,28 +217,51 @@ def _open_csv(fields: Fields, shown: str, resolved: Path) -> tuple[list[str], _R
         raw = read_capped(resolved, shown)
     except FileNotFoundError:
         fields.fail("data.csv", f"no such file: {shown}")
-    except IsADirectoryError:
-        fields.fail("data.csv", f"expected a CSV file, got a directory: {shown}")
-    except OSError as exc:
-        fields.fail("data.csv", f"cannot read {shown}: {exc.strerror or exc}")
+    except NotRegularFile as exc:
+        fields.fail("data.csv", f"expected a CSV file, got {exc.kind}: {shown}")
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        fields.fail("data.csv", f"cannot read {shown}: {getattr(exc, 'strerror', None) or exc}")
     text = decode_text(raw, shown)
     del raw
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows = _Rows(shown, reader)
+    rows = _Rows(shown, text)
     for _, cells in rows:
         return [cell.strip() for cell in cells], rows
     raise InputError(shown, "", "expected a header row, got an empty file")
 
 
 class _Rows:
-    """The non-blank rows of a CSV reader as (row number, cells); csv errors become InputError."""
+    """The non-blank rows of a CSV text as (row number, cells); csv errors become InputError.
 
-    def __init__(self, shown: str, reader: Iterator[list[str]]) -> None:
+    No row may have more than CSV_COLUMNS cells, and that is checked on the
+    raw lines before the csv module splits them: a one-line header of 64 MB
+    of commas would otherwise become 32 million strings (gigabytes) first.
+    """
+
+    def __init__(self, shown: str, text: str) -> None:
         self.shown = shown
-        self.reader = reader
+        self.max_cells = CSV_COLUMNS.value()
+        self._separators = 0  # commas read since the last row was returned
+        self._row = 1
+        self.reader = csv.reader(self._lines(text))
+
+    def _lines(self, text: str) -> Iterator[str]:
+        for line in io.StringIO(text, newline=""):
+            # Commas inside quotes count too: an upper bound is all this needs.
+            self._separators += line.count(",")
+            if self._separators >= self.max_cells:
+                what = "the header" if self._row == 1 else f"row {self._row}"
+                raise InputError(
+                    self.shown,
+                    "",
+                    f"expected at most {self.max_cells} cells in a row ({CSV_COLUMNS.note()}),"
+                    f" got more in {what}",
+                )
+            yield line
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         while True:
+            self._separators = 0
+            self._row = self.reader.line_num + 1
             try:
                 cells = next(self.reader)
             except StopIteration:
@@ -211,7 +269,7 @@ class _Rows:
             except csv.Error as exc:
                 raise InputError(self.shown, "", f"invalid CSV: {exc}") from None
             if cells:
-                yield self.reader.line_num, cells  # type: ignore[attr-defined]
+                yield self.reader.line_num, cells
 
 
 def _from_csv(fields: Fields, table: Table, layers: tuple[int, ...], base: Path) -> Dataset:
@@ -232,7 +290,7 @@ def _from_csv(fields: Fields, table: Table, layers: tuple[int, ...], base: Path)
             if col in targets:
                 fields.fail(
                     index("data.input_columns", i),
-                    f"column {header[col]!r} is also a target column",
+                    f"column {describe(header[col])} is also a target column",
                 )
     else:
         inputs = [col for col in range(len(header)) if col not in targets]
@@ -242,7 +300,8 @@ def _from_csv(fields: Fields, table: Table, layers: tuple[int, ...], base: Path)
         ("data.input_columns", inputs, layers[0], 0),
     ):
         if len(picked) != width:
-            names = ", ".join(header[col] for col in picked) or "none"
+            names = ", ".join(describe(header[col], 24) for col in picked[:5]) or "none"
+            names += f" and {len(picked) - 5} more" if len(picked) > 5 else ""
             plural = "column" if width == 1 else "columns"
             fields.fail(
                 key,
@@ -284,6 +343,26 @@ def _from_csv(fields: Fields, table: Table, layers: tuple[int, ...], base: Path)
     return Dataset(_frozen(x_cols), _frozen(y_cols), f"csv {name}")
 
 
+def _carried(fields: Fields, table: Table, layers: tuple[int, ...], given: Dataset) -> Dataset:
+    """A snapshot's own copy of its CSV data set, checked against the network; no file is read."""
+    name = fields.string(table["csv"], "data.csv")
+    examples = given.inputs.shape[-1] if given.inputs.ndim else 0
+    last = len(layers) - 1
+    for key, values, width, layer in (
+        ("data.inputs", given.inputs, layers[0], 0),
+        ("data.targets", given.targets, layers[-1], last),
+    ):
+        if values.shape != (width, examples) or not examples:
+            fields.fail(
+                key,
+                f"expected {width} rows (network.layers[{layer}] = {width}) of the same"
+                f" number of examples, got shape {values.shape}",
+            )
+    return Dataset(
+        _frozen(given.inputs), _frozen(given.targets), f"csv {name} (carried by the snapshot)"
+    )
+
+
 def _cell(shown: str, row_number: int, column: str, cell: str) -> float:
     try:
         value = float(cell.strip())
@@ -292,7 +371,7 @@ def _cell(shown: str, row_number: int, column: str, cell: str) -> float:
     if not math.isfinite(value):
         raise InputError(
             shown,
-            f"row {row_number}, column {column!r}",
+            f"row {row_number}, column {describe(column, 24)}",
             f"expected a finite number, got {describe(cell)}",
         )
     return value

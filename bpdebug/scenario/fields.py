@@ -129,6 +129,7 @@ class Fields:
         at_least: float | None = None,
         above: float | None = None,
         below: float | None = None,
+        at_most: float | None = None,
     ) -> float:
         """`value` as a finite float (integers accepted) within the given bounds."""
         bounds = []
@@ -138,6 +139,8 @@ class Fields:
             bounds.append(f"> {above:g}")
         if below is not None:
             bounds.append(f"< {below:g}")
+        if at_most is not None:
+            bounds.append(f"<= {at_most:g}")
         what = "a finite number" + (" " + " and ".join(bounds) if bounds else "")
         if not is_number(value):
             self.expected(key, what, value)
@@ -151,6 +154,7 @@ class Fields:
             (at_least is not None and number < at_least)
             or (above is not None and number <= above)
             or (below is not None and number >= below)
+            or (at_most is not None and number > at_most)
         ):
             self.expected(key, what, value)
         return number

@@ -10,7 +10,9 @@ set BPDEBUG_MAX_UNITS to lift it), got 1000000000``.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from bpdebug.errors import InputError, describe
 
@@ -52,39 +54,120 @@ class Limit:
 
 UNITS = Limit("BPDEBUG_MAX_UNITS", 100_000)
 """Most units one layer may have."""
-PARAMETERS = Limit("BPDEBUG_MAX_PARAMETERS", 50_000_000)
-"""Most weights and biases a network may have in total (400 MB of float64)."""
+LAYERS = Limit("BPDEBUG_MAX_LAYERS", 1_000)
+"""Most layers (counting the input layer) a network may have."""
+PARAMETERS = Limit("BPDEBUG_MAX_PARAMETERS", 10_000_000)
+"""Most weights and biases a network may have in total (80 MB of float64 a copy).
+
+Training keeps several copies (W and b, dW and db, the next parameters,
+adam's m and v, a checkpoint), so this bounds them to about 600 MB.
+"""
 EXAMPLES = Limit("BPDEBUG_MAX_EXAMPLES", 1_000_000)
 """Most examples a generator or CSV file may produce."""
 DATA_VALUES = Limit("BPDEBUG_MAX_DATA_VALUES", 20_000_000)
 """Most input numbers (examples x input width) a data set may hold: 160 MB of float64."""
-BATCH_VALUES = Limit("BPDEBUG_MAX_BATCH_VALUES", 50_000_000)
+BATCH_VALUES = Limit("BPDEBUG_MAX_BATCH_VALUES", 10_000_000)
 """Most activations one batch may produce (batch size x units over all layers).
 
-The forward and backward pass keep z, a and delta for every layer, so this
-bounds them to a few copies of 400 MB.
+The forward and backward pass keep z, a and delta for every layer, and the
+debugger a second pass for comparison, so this bounds them to about 600 MB.
 """
+BREAKPOINTS = Limit("BPDEBUG_MAX_BREAKPOINTS", 100)
+"""Most breakpoints a scenario may list (each is tested after every update)."""
+CSV_COLUMNS = Limit("BPDEBUG_MAX_CSV_COLUMNS", 100_000)
+"""Most cells in one row of a CSV file, the header included."""
 REPLAY_STEPS = Limit("BPDEBUG_MAX_REPLAY_STEPS", 1_000_000)
 """Most updates reopening a snapshot may replay to reach its step."""
+REPLAY_WORK = Limit("BPDEBUG_MAX_REPLAY_WORK", 10**12)
+"""Most work reopening a snapshot may replay: updates x batch size x parameters.
+
+One unit is about one multiply-add of the forward or backward pass; 10**12
+is a couple of minutes on one laptop core, however the file's numbers are
+chosen (a 2 KB snapshot can otherwise ask for months).
+"""
 FILE_BYTES = Limit("BPDEBUG_MAX_FILE_BYTES", 64 * 1024 * 1024)
-"""Largest scenario, CSV or snapshot file read (and largest array inside an .npz)."""
+"""Largest CSV or snapshot file read, and largest total of the arrays inside an .npz."""
+SCENARIO_BYTES = Limit("BPDEBUG_MAX_SCENARIO_BYTES", 8 * 1024 * 1024)
+"""Largest scenario (TOML) file or snapshot's scenario text.
+
+TOML parses at about 2 MB a second; big data sets belong in a CSV file.
+"""
+
+_CHUNK = 1 << 20
+"""Bytes read at a time: a limit lifted to 10**18 must not be allocated up front."""
 
 
-def read_capped(path: str | os.PathLike[str], shown: str) -> bytes:
-    """The bytes of the file at `path`, refused (InputError naming `shown`) past FILE_BYTES.
+class NotRegularFile(OSError):
+    """A path that names a directory, a FIFO, a device or a socket rather than a file."""
 
-    Reads at most one byte more than the limit, so /dev/zero or a
-    multi-gigabyte file costs no more memory than the limit. OSError
-    propagates for the caller to word.
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"expected a regular file, got {kind}")
+        self.kind = kind
+        """What the path names instead: ``a directory``, ``a named pipe (FIFO)``, ..."""
+
+
+def _kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "something other than a file"
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """`path` opened for reading, if it is a regular file; NotRegularFile if not.
+
+    The check is made on the opened file (no race with a rename), and the
+    open itself cannot block: `/dev/stdin`, a FIFO with no writer or a tty
+    are refused at once instead of waiting forever for input.
     """
-    limit = FILE_BYTES.value()
-    with open(path, "rb") as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise InputError(
-            shown, "", f"expected a file of at most {limit} bytes ({FILE_BYTES.note()}), got more"
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(_kind(mode))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_capped(path: str | os.PathLike[str], shown: str, limit: Limit = FILE_BYTES) -> bytes:
+    """The bytes of the regular file at `path`, refused (InputError naming `shown`) past `limit`.
+
+    The file's size is checked before reading, and it is read in chunks, so
+    a huge file (or one that grows meanwhile) costs no more memory than the
+    limit, and a huge limit allocates nothing up front. OSError (and
+    NotRegularFile) propagates for the caller to word.
+    """
+    most = limit.value()
+
+    def refuse(got: str) -> InputError:
+        return InputError(
+            shown, "", f"expected a file of at most {most} bytes ({limit.note()}), got {got}"
         )
-    return data
+
+    with open_regular(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > most:
+            raise refuse(f"{size}")
+        parts, total = [], 0
+        while total <= most:
+            part = handle.read(min(_CHUNK, most + 1 - total))
+            if not part:
+                break
+            parts.append(part)
+            total += len(part)
+    if total > most:
+        raise refuse("more")
+    return b"".join(parts)
 
 
 def decode_text(raw: bytes, shown: str) -> str:

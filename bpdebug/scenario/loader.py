@@ -7,7 +7,6 @@ module, code trusts the Scenario it gets.
 
 from __future__ import annotations
 
-import itertools
 import tomllib
 from pathlib import Path
 
@@ -16,7 +15,17 @@ import numpy as np
 from bpdebug.errors import InputError
 from bpdebug.scenario.datatable import read_data
 from bpdebug.scenario.fields import Fields, Table, count, index, one_of, sub
-from bpdebug.scenario.limits import BATCH_VALUES, PARAMETERS, UNITS, decode_text, read_capped
+from bpdebug.scenario.limits import (
+    BATCH_VALUES,
+    BREAKPOINTS,
+    LAYERS,
+    PARAMETERS,
+    SCENARIO_BYTES,
+    UNITS,
+    NotRegularFile,
+    decode_text,
+    read_capped,
+)
 from bpdebug.scenario.model import (
     ACTIVATIONS,
     BREAKPOINT_KINDS,
@@ -25,10 +34,12 @@ from bpdebug.scenario.model import (
     OPTIMIZERS,
     Breakpoint,
     BreakpointKind,
+    Dataset,
     LayerInit,
     NetworkSpec,
     Scenario,
     TrainingSpec,
+    parameter_count,
 )
 
 MAX_UNITS = UNITS.default
@@ -36,6 +47,9 @@ MAX_UNITS = UNITS.default
 
 MAX_PARAMETERS = PARAMETERS.default
 """Most weights and biases by default (BPDEBUG_MAX_PARAMETERS overrides it)."""
+
+MAX_INIT_RANGE = 1e6
+"""Largest `network.init_range`: U(-r, r) must have a finite width, and 1e6 saturates anything."""
 
 TOP_KEYS = ("name", "description", "seed", "network", "data", "training", "debug")
 NETWORK_KEYS = ("layers", "activation", "output", "loss", "init", "init_range")
@@ -74,24 +88,35 @@ def load_scenario(path: str | Path) -> Scenario:
     """
     shown = str(path)
     try:
-        raw = read_capped(path, shown)
+        raw = read_capped(path, shown, SCENARIO_BYTES)
     except FileNotFoundError:
         raise InputError(shown, "", "no such file") from None
-    except IsADirectoryError:
-        raise InputError(shown, "", "expected a scenario file, got a directory") from None
+    except NotRegularFile as exc:
+        raise InputError(shown, "", f"expected a scenario file, got {exc.kind}") from None
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
         detail = getattr(exc, "strerror", None) or exc
         raise InputError(shown, "", f"cannot read the file: {detail}") from None
     return loads_scenario(decode_text(raw, shown), path)
 
 
-def loads_scenario(text: str, path: str | Path) -> Scenario:
+def loads_scenario(
+    text: str, path: str | Path, data: Dataset | None = None, *, read_files: bool = True
+) -> Scenario:
     """Validate scenario TOML `text` as if it had been read from `path`.
 
     `path` names the file in error messages and anchors relative CSV paths;
-    it need not exist unless the data comes from a CSV file.
+    it need not exist unless the data comes from a CSV file. With `data`
+    (a snapshot's own copy of a CSV data set), a `csv` key is checked but the
+    file is never opened: `data` is used instead. Without `read_files`, no
+    file is ever opened: a CSV scenario without `data` is an InputError
+    (reopening a snapshot reads nothing but the snapshot).
     """
     shown = str(path)
+    most = SCENARIO_BYTES.value()
+    if len(text) > most and len(text.encode("utf-8", "surrogatepass")) > most:
+        raise InputError(
+            shown, "", f"expected at most {most} bytes of TOML ({SCENARIO_BYTES.note()}), got more"
+        )
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -100,7 +125,7 @@ def loads_scenario(text: str, path: str | Path) -> Scenario:
     except RecursionError:
         raise InputError(shown, "", "invalid TOML: nested too deeply") from None
     try:
-        return _scenario(Fields(shown), document, Path(path), text)
+        return _scenario(Fields(shown), document, Path(path), text, data, read_files)
     except InputError:
         raise
     except Exception as exc:
@@ -110,7 +135,14 @@ def loads_scenario(text: str, path: str | Path) -> Scenario:
         raise InputError(shown, "", f"cannot load the scenario ({detail})") from exc
 
 
-def _scenario(fields: Fields, document: Table, path: Path, text: str) -> Scenario:
+def _scenario(
+    fields: Fields,
+    document: Table,
+    path: Path,
+    text: str,
+    given: Dataset | None,
+    read_files: bool,
+) -> Scenario:
     fields.check_keys(document, "", TOP_KEYS)
     name = fields.string(document.get("name", path.stem), "name", one_line=True)
     description = fields.string(document.get("description", ""), "description", one_line=True)
@@ -118,7 +150,7 @@ def _scenario(fields: Fields, document: Table, path: Path, text: str) -> Scenari
     network_table = fields.require(document, "", "network", "a [network] table")
     network = _network(fields, fields.table(network_table, "network"))
     data_table = fields.table(fields.require(document, "", "data", "a [data] table"), "data")
-    data = read_data(fields, data_table, network.layers, path.parent, seed)
+    data = read_data(fields, data_table, network.layers, path.parent, seed, given, read_files)
     training_table = fields.table(document.get("training", {}), "training")
     training = _training(fields, training_table, data.size, network.layers)
     breakpoints = _debug(fields, fields.table(document.get("debug", {}), "debug"), network.depth)
@@ -140,6 +172,12 @@ def _layers(fields: Fields, table: Table) -> tuple[int, ...]:
     raw = fields.array(fields.require(table, "network", "layers", what), "network.layers", what)
     if len(raw) < 2:
         fields.expected("network.layers", what, raw)
+    max_layers = LAYERS.value()
+    if len(raw) > max_layers:
+        fields.fail(
+            "network.layers",
+            f"expected at most {max_layers} layers ({LAYERS.note()}), got {len(raw)}",
+        )
     layers = tuple(
         fields.integer(units, index("network.layers", i), minimum=1) for i, units in enumerate(raw)
     )
@@ -151,7 +189,7 @@ def _layers(fields: Fields, table: Table) -> tuple[int, ...]:
                 f"expected at most {max_units} units in a layer ({UNITS.note()}), got {units}",
             )
     max_parameters = PARAMETERS.value()
-    parameters = sum(n * (n_prev + 1) for n_prev, n in itertools.pairwise(layers))
+    parameters = parameter_count(layers)
     if parameters > max_parameters:
         fields.fail(
             "network.layers",
@@ -193,7 +231,10 @@ def _network(fields: Fields, table: Table) -> NetworkSpec:
         init = "xavier"
     elif not isinstance(init, str) or init not in INIT_SCHEMES:
         fields.expected("network.init", f"{one_of(INIT_SCHEMES)} or [[network.init]] tables", init)
-    init_range = fields.number(table.get("init_range", 0.5), "network.init_range", above=0.0)
+    # Past 1e6 every unit saturates; the cap also keeps U(-r, r)'s width finite.
+    init_range = fields.number(
+        table.get("init_range", 0.5), "network.init_range", above=0.0, at_most=MAX_INIT_RANGE
+    )
     return NetworkSpec(
         layers=layers,
         activation=activation,
@@ -290,6 +331,13 @@ def _debug(fields: Fields, table: Table, depth: int) -> tuple[Breakpoint, ...]:
     items = fields.array(
         table.get("breakpoints", []), "debug.breakpoints", "[[debug.breakpoints]] tables"
     )
+    max_breakpoints = BREAKPOINTS.value()
+    if len(items) > max_breakpoints:
+        fields.fail(
+            "debug.breakpoints",
+            f"expected at most {max_breakpoints} breakpoints ({BREAKPOINTS.note()}),"
+            f" got {len(items)}",
+        )
     breakpoints = []
     for i, item in enumerate(items):
         key = index("debug.breakpoints", i)

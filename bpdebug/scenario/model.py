@@ -6,6 +6,8 @@ numbers are in range. Arrays are float64 and read-only.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, assert_never
@@ -73,6 +75,11 @@ class NetworkSpec:
     def depth(self) -> int:
         """L, the number of weighted layers."""
         return len(self.layers) - 1
+
+    @property
+    def parameters(self) -> int:
+        """How many weights and biases the network has."""
+        return parameter_count(self.layers)
 
     def activation_of(self, layer: int) -> str:
         """The activation name of layer `layer` (1..L)."""
@@ -163,3 +170,8 @@ class Scenario:
     seed: int = 0
     description: str = ""
     breakpoints: tuple[Breakpoint, ...] = field(default=())
+
+
+def parameter_count(layers: Sequence[int]) -> int:
+    """Weights and biases of a network with `layers` units per layer: sum of n_l (n_{l-1} + 1)."""
+    return sum(n * (n_prev + 1) for n_prev, n in itertools.pairwise(layers))
