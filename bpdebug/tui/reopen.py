@@ -36,9 +36,9 @@ def open_timeline(arg: str) -> tuple[Timeline, str]:
         return Timeline(load_scenario(resolve_scenario_arg(arg))), ""
     snap = load_snapshot(path)
     scenario = _scenario_of(path, snap)
-    _check_fits(path, snap, scenario)
     step = int(snap["step"])
     _check_replay(path, step, scenario)
+    _check_fits(path, snap, scenario)
     timeline = Timeline(scenario)
     timeline.seek(step)
     W = (EMPTY, *(np.asarray(layer["W"], dtype=np.float64) for layer in snap["layers"]))
