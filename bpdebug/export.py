@@ -31,6 +31,7 @@ import os
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -162,8 +163,14 @@ def export(timeline: Timeline, path: str | os.PathLike[str], *, force: bool = Fa
                 write_npz(f, arrays)
 
             return write_atomic_with(name, write, overwrite=force)
-        text = to_json(_plain(snap)) if suffix == ".json" else to_markdown(snap)
-        return write_atomic(name, text.encode("utf-8"), overwrite=force)
+        if suffix == ".json":
+
+            def write_json(f: IO[bytes]) -> None:
+                for chunk in json_chunks(snap):
+                    f.write(chunk.encode("utf-8", "surrogatepass"))
+
+            return write_atomic_with(name, write_json, overwrite=force)
+        return write_atomic(name, to_markdown(snap).encode("utf-8"), overwrite=force)
     except FileExistsError:
         raise ExportError(f"{name}: exists; pass --force to overwrite") from None
     except OSError as error:
@@ -185,16 +192,40 @@ def write_npz(f: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, value, allow_pickle=False)
 
 
-def to_json(value: Any, level: int = 0) -> str:
+def to_json(value: Any) -> str:
     """JSON text with one line per matrix row (json.dumps(indent=...) gives one per number)."""
+    return "".join(json_chunks(value))
+
+
+def json_chunks(value: Any, level: int = 0) -> Iterator[str]:
+    """`to_json`'s text in pieces of at most one matrix row, so a big snapshot streams to disk.
+
+    `value` may hold ndarrays (written as nested lists of floats) or plain
+    lists. Building the whole text first cost gigabytes for a 10-million
+    weight network; a row at a time costs one row.
+    """
     pad = " " * level
-    if isinstance(value, dict) and value:
-        items = (f"{pad} {json.dumps(k)}: {to_json(v, level + 1)}" for k, v in value.items())
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(value, list) and value and isinstance(value[0], dict | list):
-        rows = (f"{pad} {to_json(v, level + 1)}" for v in value)
-        return "[\n" + ",\n".join(rows) + "\n" + pad + "]"
-    return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[0]:
+        yield "[\n"
+        for i, row in enumerate(np.asarray(value, dtype=np.float64)):
+            yield f",\n{pad} " if i else f"{pad} "
+            yield json.dumps(row.tolist())
+        yield "\n" + pad + "]"
+    elif isinstance(value, dict) and value:
+        yield "{\n"
+        for i, (key, item) in enumerate(value.items()):
+            yield f",\n{pad} " if i else f"{pad} "
+            yield f"{json.dumps(key)}: "
+            yield from json_chunks(item, level + 1)
+        yield "\n" + pad + "}"
+    elif isinstance(value, list) and value and isinstance(value[0], dict | list | np.ndarray):
+        yield "[\n"
+        for i, item in enumerate(value):
+            yield f",\n{pad} " if i else f"{pad} "
+            yield from json_chunks(item, level + 1)
+        yield "\n" + pad + "]"
+    else:
+        yield json.dumps(_plain(value), ensure_ascii=False)
 
 
 def flatten(snap: dict[str, Any]) -> dict[str, np.ndarray]:
