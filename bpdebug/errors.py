@@ -6,6 +6,9 @@ from pathlib import Path
 
 from bpdebug.text import printable
 
+MESSAGE_LIMIT = 1000
+"""Most characters of an error's message (after the file and key) ever printed."""
+
 
 class InputError(Exception):
     """Bad input in a file the user gave us: rendered as one line, exit status 2.
@@ -27,7 +30,10 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         where = f"{self.path}: {self.key}" if self.key else self.path
-        return printable(f"{where}: {self.message}")
+        message = self.message
+        if len(message) > MESSAGE_LIMIT:  # a safety net: messages quote values short already
+            message = message[: MESSAGE_LIMIT - 3] + "..."
+        return printable(f"{where}: {message}")
 
 
 def describe(value: object, limit: int = 40) -> str:

@@ -7,11 +7,15 @@ Indexes count from 0, like the arrays they index.
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Sequence
 from typing import NoReturn
 
 from bpdebug.errors import InputError, describe
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 Table = dict[str, object]
 """A TOML table as tomllib returns it."""
@@ -20,6 +24,13 @@ Table = dict[str, object]
 def sub(key: str, name: str) -> str:
     """The key path of `name` inside the table at `key`."""
     return f"{key}.{name}" if key else name
+
+
+def key_name(name: str, limit: int = 40) -> str:
+    """A key as TOML would write it: bare if it can be, else quoted with escapes; kept short."""
+    if not _BARE_KEY.fullmatch(name):
+        name = json.dumps(name, ensure_ascii=False)
+    return name if len(name) <= limit else name[: limit - 3] + "..."
 
 
 def index(key: str, i: int) -> str:
@@ -75,7 +86,9 @@ class Fields:
             if name not in allowed:
                 where = f"in [{key}]" if key else "at the top level"
                 keys = ", ".join(allowed)
-                self.fail(sub(key, name), f"unknown key; the keys allowed {where} are {keys}")
+                self.fail(
+                    sub(key, key_name(name)), f"unknown key; the keys allowed {where} are {keys}"
+                )
 
     def require(self, table: Table, key: str, name: str, what: str) -> object:
         """The value of required key `name`, or an error saying what belongs there."""
