@@ -6,7 +6,8 @@ Each case is a scenario (or snapshot) at the edge of the default limits,
 the largest network, batch or data set a file can ask for without lifting a
 variable. Each runs as the user would run it, `bpdebug run FILE --steps 1`
 (load, the first pass, one update, the next pass), `bpdebug validate` and
-`bpdebug export FILE -o FILE.json` (the largest snapshot), each in
+`bpdebug export FILE -o FILE.json` (the largest snapshot), and the
+debugger itself (headless, one update, the diff view, the heatmap), each in
 a fresh process, and the peak resident memory of that process is reported.
 The baseline, measured in the same run, is the same command on xor. Target:
 every case under about 2 GB (README "Limits").
@@ -90,12 +91,32 @@ def write_csv(path: Path, rows: int = 999_000) -> None:
     path.write_text(header + row * rows, encoding="utf-8")
 
 
+APP = """
+import asyncio, sys
+from bpdebug.tui import build_app
+
+async def main() -> None:
+    app = build_app(sys.argv[1])
+    async with app.run_test(size=(160, 50)) as pilot:
+        for key in ("n", "s", "d", "v", "h"):  # an update, a phase, the diff, a pane, the heatmap
+            await pilot.press(key)
+            await pilot.pause()
+
+asyncio.run(main())
+"""
+"""The debugger, headless: open the file at 160x50, step once, diff, and look around."""
+
+
 def peak_mb(args: list[str], cwd: Path) -> tuple[float, float, int]:
-    """(peak resident MB, seconds, exit status) of `bpdebug ARGS` run in a fresh process."""
+    """(peak resident MB, seconds, exit status) of `bpdebug ARGS` run in a fresh process.
+
+    `["app", FILE]` runs the debugger headless instead (APP).
+    """
     start = time.perf_counter()
-    process = subprocess.Popen(
-        [str(SCRIPT), *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    command = [str(SCRIPT), *args]
+    if args[0] == "app":
+        command = [sys.executable, "-c", APP, *args[1:]]
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     assert process.stderr is not None
@@ -127,6 +148,7 @@ def main() -> None:
                 ["validate", path.name],
                 ["run", path.name, "--steps", "1"],
                 ["export", path.name, "-o", f"{name}.json", "--force"],
+                ["app", path.name],
             ):
                 mb, seconds, _ = peak_mb(command, work)
                 worst = max(worst, mb)

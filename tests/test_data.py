@@ -6,8 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bpdebug.scenario import MAX_DATA_VALUES, MAX_EXAMPLES, InputError, load_scenario
+from bpdebug.scenario import MAX_DATA_VALUES, MAX_EXAMPLES, InputError, datatable, load_scenario
 from bpdebug.scenario import data as gen
 
 PLAYGROUND = list(gen.PLAYGROUND_GENERATORS)
@@ -469,3 +471,62 @@ def test_bad_csv_keys(tmp_path: Path, data: str, message: str) -> None:
     path = csv_scenario(tmp_path, data)
     write_points(tmp_path)
     assert csv_error(path) == f"{path}: {message}"
+
+
+GOOD_CELLS = ("1", " 2.5 ", "1e3", "+1", "-0", "0.1", "1e-320", '"3"', "7\t", "-4.25e+02")
+BAD_CELLS = ("nan", "inf", "1e400", "1_0", "abc", "", "0x1")
+"""CSV cells both parsers must agree on: numbers written many ways, and some that are not."""
+cell = st.one_of(*[st.sampled_from(GOOD_CELLS)] * 4, st.sampled_from(BAD_CELLS))
+row = st.one_of(*[st.lists(cell, min_size=3, max_size=3)] * 4, st.lists(cell, max_size=4))
+
+
+@settings(derandomize=True, database=None, deadline=None, max_examples=300)
+@given(
+    rows=st.lists(row, min_size=0, max_size=6),
+    ending=st.sampled_from(["\n", "\r\n"]),
+    blank=st.booleans(),
+)
+def test_the_fast_csv_reader_agrees_with_the_slow_one(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[list[str]], ending: str, blank: bool
+) -> None:
+    """numpy's reader gives the same numbers bit for bit, or hands over to the csv module."""
+    folder = tmp_path_factory.mktemp("csv")
+    lines = ["x,y,label", *(",".join(row) for row in rows)]
+    if blank:
+        lines.insert(len(lines) // 2 + 1, "")
+    write_points(folder, "")
+    points = folder / "scenarios" / "data" / "points.csv"
+    points.write_text(ending.join(lines) + ending, encoding="utf-8", newline="")
+    path = csv_scenario(folder, 'csv = "data/points.csv"\ntarget_columns = ["label"]')
+
+    def outcome() -> tuple[np.ndarray, np.ndarray] | str:
+        try:
+            data = load_scenario(path).data
+        except InputError as error:
+            return str(error)
+        return data.inputs, data.targets
+
+    fast = outcome()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(datatable, "_fast_columns", lambda *args: None)
+        slow = outcome()
+    if isinstance(slow, str):
+        assert fast == slow
+        assert "no such file" not in slow
+    else:
+        assert not isinstance(fast, str), fast
+        for a, b in zip(fast, slow, strict=True):
+            assert a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def test_the_fast_csv_reader_takes_a_big_file(tmp_path: Path) -> None:
+    """The path most real files take: every number kept, the same as the csv module's."""
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(5000, 3))
+    text = "x,y,label\n" + "".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in values.tolist())
+    write_points(tmp_path, text)
+    path = csv_scenario(tmp_path, 'csv = "data/points.csv"\ntarget_columns = ["label"]')
+    assert datatable._fast_columns(text, 3, [0, 1], [2], 10**6, 10**7) is not None
+    data = load_scenario(path).data
+    np.testing.assert_array_equal(data.inputs, values[:, :2].T)
+    np.testing.assert_array_equal(data.targets, values[:, 2:].T)
