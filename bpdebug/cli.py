@@ -1,24 +1,34 @@
 """The command line: `bpdebug SCENARIO` opens the debugger; subcommands work headless.
 
 Exit status: 0 success, 1 a gradient check found a wrong layer, 2 bad input
-(the message names the file and key), 3 NaN/inf stopped a run, 130 Ctrl-C.
-Headless commands never import textual (start-up time, and servers).
+(the message names the file and key; argparse's usage errors too), 3 NaN/inf
+stopped a run, 70 a bug in bpdebug (one line, no traceback), 74 the result
+could not be written to standard output (closed, or a full disk: BSD
+sysexits' EX_IOERR; a reader that left, as in `| head`, is not an error),
+130 Ctrl-C. Headless commands never import textual (start-up time, and
+servers).
+
+Every line printed, argparse's included, goes through `bpdebug.console.Console`,
+which escapes control characters: text from a file never reaches the terminal raw.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import math
 import sys
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bpdebug import __version__
+from bpdebug.console import Console, Progress
 from bpdebug.errors import InputError
+from bpdebug.text import printable
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
     from bpdebug.scenario.model import Scenario
     from bpdebug.timeline import Timeline
 
@@ -28,6 +38,8 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_NONFINITE = 3
+EXIT_BUG = 70
+EXIT_OUTPUT_LOST = 74
 EXIT_INTERRUPTED = 130
 
 
@@ -39,29 +51,78 @@ class CommandError(Exception):
         self.status = status
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
-    return value
+class _ParserExit(Exception):
+    """argparse is done (help shown, or a usage error printed): leave with `status`."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse printing through the console and raising instead of calling sys.exit.
+
+    Its messages can hold what the user typed (a file name from a glob of a
+    colleague's folder, say), so they are escaped like everything else.
+    """
+
+    def __init__(self, *args: Any, console: Console, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.console = console
+        """Where the help, --version and usage errors are printed."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        # argparse calls this for --help and --version (standard output; None
+        # when it is closed) and usage (which `error` prints itself). The text
+        # is ours, so its line feeds are kept.
+        if message:
+            text = message.removesuffix("\n")
+            if file is not None and file is sys.stderr:
+                self.console.err(text, newlines=True)
+            else:
+                self.console.out(text, newlines=True)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self.console.err(message.removesuffix("\n"))
+        raise _ParserExit(status)
+
+    def error(self, message: str) -> NoReturn:
+        self.console.err(self.format_usage().rstrip("\n"), newlines=True)
+        self.console.err(f"{self.prog}: error: {printable(message)}")
+        raise _ParserExit(EXIT_BAD_INPUT)
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {value}")
+        return value
+
+    return parse
 
 
 def _positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(console: Console) -> argparse.ArgumentParser:
     """The parser of the subcommands (`bpdebug SCENARIO` is handled before it)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
+        console=console,
         prog="bpdebug",
         description="A terminal step-through debugger for backpropagation.",
         usage="bpdebug [-h] [--version] SCENARIO | COMMAND ...",
@@ -72,11 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--version", action="version", version=f"bpdebug {__version__}")
+    # Each subparser is a _Parser too (argparse builds them with the parent's class).
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
-    run = sub.add_parser("run", prog="bpdebug run", help="train headless and print the final cost")
+    run = sub.add_parser(
+        "run", console=console, prog="bpdebug run", help="train headless and print the final cost"
+    )
     run.add_argument("scenario", metavar="SCENARIO")
-    run.add_argument("--steps", type=_positive_int, required=True, help="updates to make")
+    run.add_argument("--steps", type=_count(0), required=True, help="updates to make")
     run.add_argument(
         "--ignore-breakpoints",
         action="store_true",
@@ -84,38 +148,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     export = sub.add_parser(
-        "export", prog="bpdebug export", help="write the snapshot at a step (.json, .npz or .md)"
+        "export",
+        console=console,
+        prog="bpdebug export",
+        help="write the snapshot at a step (.json, .npz or .md)",
     )
     export.add_argument("scenario", metavar="SCENARIO")
-    export.add_argument("--step", type=_positive_int, default=0, help="step N (default 0)")
+    export.add_argument("--step", type=_count(0), default=0, help="step N (default 0)")
     export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
     export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
     check = sub.add_parser(
-        "check", prog="bpdebug check", help="gradient check against finite differences"
+        "check",
+        console=console,
+        prog="bpdebug check",
+        help="gradient check against finite differences",
     )
     check.add_argument("scenario", metavar="SCENARIO")
-    check.add_argument("--step", type=_positive_int, default=0, help="step N (default 0)")
+    check.add_argument("--step", type=_count(0), default=0, help="step N (default 0)")
     check.add_argument("--h", type=_positive_float, default=1e-5, help="finite-difference step")
     check.add_argument(
         "--sample",
-        type=_positive_int,
+        type=_count(1),
         default=None,
         help="parameters per layer to check (default: all for small nets, 100 for big ones)",
     )
 
     validate = sub.add_parser(
-        "validate", prog="bpdebug validate", help="check a scenario file and summarise it"
+        "validate",
+        console=console,
+        prog="bpdebug validate",
+        help="check a scenario file and summarise it",
     )
     validate.add_argument("scenario", metavar="SCENARIO")
 
-    sub.add_parser("scenarios", prog="bpdebug scenarios", help="list the bundled scenarios")
+    sub.add_parser(
+        "scenarios", console=console, prog="bpdebug scenarios", help="list the bundled scenarios"
+    )
     return parser
 
 
-def build_open_parser() -> argparse.ArgumentParser:
+def build_open_parser(console: Console) -> argparse.ArgumentParser:
     """The parser of `bpdebug SCENARIO` (the debugger)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
+        console=console,
         prog="bpdebug",
         description="Open the step-through debugger on a scenario or a snapshot.",
     )
@@ -131,13 +207,23 @@ def build_open_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    console = Console(sys.stdout, sys.stderr)
+    status = _main(list(sys.argv[1:] if argv is None else argv), console)
+    if console.lost and status in (EXIT_OK, EXIT_CHECK_FAILED):
+        # The result is gone: a script must not take the status for success.
+        console.err(f"bpdebug: cannot write to standard output: {console.lost}")
+        return EXIT_OUTPUT_LOST
+    return status
+
+
+def _main(args: list[str], console: Console) -> int:
     try:
         if args and not args[0].startswith("-") and args[0] not in COMMANDS:
-            return _open(build_open_parser().parse_args(args))
-        parsed = build_parser().parse_args(args)
+            return _open(build_open_parser(console).parse_args(args))
+        parser = build_parser(console)
+        parsed = parser.parse_args(args)
         if parsed.command is None:
-            build_parser().print_help()
+            parser.print_help()
             return EXIT_OK
         handler = {
             "run": _run,
@@ -146,23 +232,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             "validate": _validate,
             "scenarios": _scenarios,
         }[parsed.command]
-        status = handler(parsed)
-        sys.stdout.flush()  # inside the try: a closed pipe is handled below
-        return status
+        return handler(parsed, console)
+    except _ParserExit as done:
+        return done.status
     except InputError as error:
-        print(error, file=sys.stderr)
+        console.err(str(error))
         return EXIT_BAD_INPUT
     except CommandError as error:
-        print(f"bpdebug: {error}", file=sys.stderr)
+        console.err(f"bpdebug: {error}")
         return error.status
     except KeyboardInterrupt:
-        print("bpdebug: interrupted", file=sys.stderr)
+        console.err("bpdebug: interrupted")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (`bpdebug scenarios | head`): not an error of ours.
-        # Point stdout at devnull so that the interpreter's final flush is quiet.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+    except Exception as error:
+        # A bug of ours, not the user's input: still one line, never a traceback.
+        console.err(f"bpdebug: internal error, please report it: {type(error).__name__}: {error}")
+        return EXIT_BUG
 
 
 def _load(arg: str) -> Scenario:
@@ -177,10 +262,9 @@ def _timeline_at(arg: str, step: int) -> Timeline:
     timeline = Timeline(_load(arg))
     stop = timeline.run_until(max_steps=step) if step else None
     if stop is not None and stop.reason == "breakpoint":
+        where = f"step {stop.step}" + (f", before step {step}" if stop.step < step else "")
         raise CommandError(
-            f"{stop.detail} at step {stop.step}, before step {step}; "
-            "export or check an earlier step",
-            EXIT_NONFINITE,
+            f"{stop.detail} at {where}; export or check an earlier step", EXIT_NONFINITE
         )
     return timeline
 
@@ -193,51 +277,14 @@ def _open(args: argparse.Namespace) -> int:
     return run_app(args.scenario, export_dir=Path(args.export_dir))
 
 
-class Progress:
-    """A progress bar on a terminal, or a plain line every tenth of the run elsewhere."""
-
-    WIDTH = 30
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total = max(total, 1)
-        self.stream = stream
-        self.tty = stream.isatty()
-        self._last = 0.0
-        self._next_line = self.total // 10
-        self._shown = -1
-
-    def update(self, step: int, done: int, cost: float, force: bool = False) -> None:
-        """Show `done` of `total` updates made, now at `step` with cost `cost`."""
-        if self.tty:
-            now = time.monotonic()
-            if not force and now - self._last < 0.1:
-                return
-            self._last = now
-            filled = self.WIDTH * done // self.total
-            bar = "#" * filled + "." * (self.WIDTH - filled)
-            self.stream.write(f"\r[{bar}] step {step}  cost {cost:.6g}  ")
-            self.stream.flush()
-        elif (force and done != self._shown) or done >= self._next_line:
-            self._shown = done
-            self._next_line = done + max(self.total // 10, 1)
-            self.stream.write(f"step {step}  cost {cost:.6g}\n")
-            self.stream.flush()
-
-    def close(self) -> None:
-        """End the bar's line."""
-        if self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, console: Console) -> int:
     from bpdebug.conditions import describe_nonfinite
     from bpdebug.timeline import Timeline
 
     scenario = _load(args.scenario)
     timeline = Timeline(scenario)
     breakpoints = () if args.ignore_breakpoints else scenario.breakpoints
-    progress = Progress(args.steps, sys.stderr)
+    progress = Progress(args.steps, console)
 
     def show_progress() -> bool:
         progress.update(timeline.step, timeline.step, timeline.trace.cost)
@@ -256,12 +303,12 @@ def _run(args: argparse.Namespace) -> int:
                 f"(learning_rate {scenario.training.learning_rate:g}); the run stopped",
                 EXIT_NONFINITE,
             )
-        print(f"stopped at step {stop.step}: breakpoint {stop.detail}")
-    print(f"step {timeline.step}  epoch {timeline.epoch}  cost {trace.cost:.10g}")
+        console.out(f"stopped at step {stop.step}: breakpoint {stop.detail}")
+    console.out(f"step {timeline.step}  epoch {timeline.epoch}  cost {trace.cost:.10g}")
     return EXIT_OK
 
 
-def _export(args: argparse.Namespace) -> int:
+def _export(args: argparse.Namespace, console: Console) -> int:
     from bpdebug.export import ExportError, export
 
     timeline = _timeline_at(args.scenario, args.step)
@@ -269,11 +316,11 @@ def _export(args: argparse.Namespace) -> int:
         written = export(timeline, Path(args.output), force=args.force)
     except ExportError as error:
         raise CommandError(str(error)) from None
-    print(f"wrote {written} (step {timeline.step}, cost {timeline.trace.cost:.10g})")
+    console.out(f"wrote {written} (step {timeline.step}, cost {timeline.trace.cost:.10g})")
     return EXIT_OK
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(args: argparse.Namespace, console: Console) -> int:
     from bpdebug.engine import check_gradients
     from bpdebug.report import gradcheck_lines
 
@@ -287,16 +334,18 @@ def _check(args: argparse.Namespace) -> int:
         h=args.h,
         sample=args.sample,
     )
-    lines = gradcheck_lines(result, timeline.state.params, timeline.scenario.name, timeline.step)
-    print("\n".join(lines))
+    for line in gradcheck_lines(
+        result, timeline.state.params, timeline.scenario.name, timeline.step
+    ):
+        console.out(line)
     return EXIT_OK if result.ok else EXIT_CHECK_FAILED
 
 
-def _validate(args: argparse.Namespace) -> int:
+def _validate(args: argparse.Namespace, console: Console) -> int:
     scenario = _load(args.scenario)
     net, training = scenario.network, scenario.training
     n_params = sum(a * b + a for a, b in zip(net.layers[1:], net.layers[:-1], strict=True))
-    print(
+    console.out(
         f"{scenario.path}: ok: {scenario.name!r}, layers {'-'.join(map(str, net.layers))} "
         f"({n_params} parameters), {net.activation}/{net.output}, {net.loss}, "
         f"{scenario.data.size} examples ({scenario.data.source}), batch {training.batch_size}, "
@@ -305,13 +354,14 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _scenarios(args: argparse.Namespace) -> int:
+def _scenarios(args: argparse.Namespace, console: Console) -> int:
     from bpdebug.scenario import list_bundled
 
     bundled = list_bundled()
     width = max((len(b.name) for b in bundled), default=0)
     for b in bundled:
-        print(f"{b.name.ljust(width)}  {b.description}")
+        console.out(f"{b.name.ljust(width)}  {b.description}")
     if bundled:
-        print(f"\n({bundled[0].path.parent}; open one with `bpdebug NAME`)")
+        console.out("")
+        console.out(f"({bundled[0].path.parent}; open one with `bpdebug NAME`)")
     return EXIT_OK

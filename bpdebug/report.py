@@ -1,14 +1,21 @@
-"""Plain-text reports shared by the command line and the debugger's screen."""
+"""Plain-text reports shared by the command line and the debugger's screen.
+
+Each report is a list of lines, every one printable (`bpdebug.text.printable`):
+the scenario's name comes from a file and may hold control characters.
+"""
 
 from __future__ import annotations
 
 from bpdebug.engine import GradCheck, Params
 from bpdebug.engine.gradcheck import GOOD, SUSPECT
+from bpdebug.text import printable
 
 
 def gradcheck_lines(result: GradCheck, params: Params, name: str, step: int) -> list[str]:
     """The gradient-check table, one line a layer, with the bands' legend."""
-    lines = [f"gradient check  {name}  step {step}  h={result.h:g}  cost {result.cost:.10g}"]
+    lines = [
+        f"gradient check  {printable(name)}  step {step}  h={result.h:g}  cost {result.cost:.10g}"
+    ]
     rows = [("layer", "params", "checked", "max rel error", "band", "worst")]
     for layer in result.layers:
         worst = layer.worst

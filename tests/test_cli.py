@@ -209,7 +209,7 @@ def test_bad_input_is_one_line_and_status_2(tmp_path: Path, args: list[str], exp
 def test_bad_option_value_is_status_2() -> None:
     out = bpdebug("run", "xor", "--steps", "-4")
     assert out.returncode == 2
-    assert "expected a number >= 0" in out.stderr
+    assert "expected a whole number >= 0" in out.stderr
 
 
 def test_headless_commands_do_not_import_textual() -> None:

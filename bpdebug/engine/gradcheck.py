@@ -140,31 +140,34 @@ def check_gradients(
     bs = [b.copy() for b in params.b]
     work = Params(tuple(Ws), tuple(bs))
     layers: list[LayerCheck] = []
-    for l in range(1, network.depth + 1):
-        entries: list[Entry] = []
-        for name, array, grad in (("W", Ws[l], trace.grad_W(l)), ("b", bs[l], trace.db[l])):
-            flat_indices = np.arange(array.size)
-            if sample is not None and array.size > sample:
-                flat_indices = np.sort(rng.choice(array.size, size=sample, replace=False))
-            for flat in flat_indices:
-                index = tuple(int(i) for i in np.unravel_index(flat, array.shape))
-                original = array[index]
-                array[index] = original + h
-                c_plus = network.cost(work, X, Y)
-                kink_plus = _kinked(network, work, X) if has_relu else frozenset()
-                array[index] = original - h
-                c_minus = network.cost(work, X, Y)
-                kink_minus = _kinked(network, work, X) if has_relu else frozenset()
-                array[index] = original
-                crossed_l1 = name == "W" and network.l1 > 0.0 and abs(original) < h
-                entries.append(
-                    Entry(
-                        name=name,
-                        index=index,
-                        analytic=float(grad[index]),
-                        numeric=(c_plus - c_minus) / (2.0 * h),
-                        kink=kink_plus != kink_minus or crossed_l1,
+    # A nudge of a huge weight may overflow: that is a result (a NaN or inf
+    # difference, placed in the "wrong" band), not an error.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for l in range(1, network.depth + 1):
+            entries: list[Entry] = []
+            for name, array, grad in (("W", Ws[l], trace.grad_W(l)), ("b", bs[l], trace.db[l])):
+                flat_indices = np.arange(array.size)
+                if sample is not None and array.size > sample:
+                    flat_indices = np.sort(rng.choice(array.size, size=sample, replace=False))
+                for flat in flat_indices:
+                    index = tuple(int(i) for i in np.unravel_index(flat, array.shape))
+                    original = array[index]
+                    array[index] = original + h
+                    c_plus = network.cost(work, X, Y)
+                    kink_plus = _kinked(network, work, X) if has_relu else frozenset()
+                    array[index] = original - h
+                    c_minus = network.cost(work, X, Y)
+                    kink_minus = _kinked(network, work, X) if has_relu else frozenset()
+                    array[index] = original
+                    crossed_l1 = name == "W" and network.l1 > 0.0 and abs(original) < h
+                    entries.append(
+                        Entry(
+                            name=name,
+                            index=index,
+                            analytic=float(grad[index]),
+                            numeric=(c_plus - c_minus) / (2.0 * h),
+                            kink=kink_plus != kink_minus or crossed_l1,
+                        )
                     )
-                )
-        layers.append(LayerCheck(l, tuple(entries)))
+            layers.append(LayerCheck(l, tuple(entries)))
     return GradCheck(h=h, cost=trace.cost, layers=tuple(layers))

@@ -219,7 +219,7 @@ class Network:
         z, a = self.forward(params, X)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             per_example = output_cost(self.activations[-1], self.loss, z[-1], a[-1], Y)
-        return float(per_example.mean()) + self.regularization(params)[0]
+            return float(per_example.mean()) + self.regularization(params)[0]
 
     def trace(self, params: Params, X: np.ndarray, Y: np.ndarray) -> Trace:
         """Forward pass, cost, then backward pass from layer L down to 1.
