@@ -28,30 +28,30 @@ SCRIPT = Path(sys.executable).parent / "bpdebug"
 TARGET_MB = 2048
 
 CASES: dict[str, str] = {
-    # 10,000,000 weights and biases (the parameter limit), adam's two moments,
+    # 8,000,000 weights and biases (the parameter limit), adam's two moments,
     # l2's gradient, and the largest batch the activation limit then allows.
     "parameters": """
 [network]
-layers = [2, 3159, 3159, 1]
+layers = [2, 2825, 2825, 1]
 init = "uniform"
 init_range = 0.01
 [data]
 generator = "xor"
-n = 1582
+n = 1415
 [training]
 optimizer = "adam"
 l2 = 0.001
 """,
-    # 10,000,000 activations in one batch (batch x units): one wide layer.
+    # 8,000,000 activations in one batch (batch x units): one wide layer.
     "batch": """
 [network]
-layers = [784, 12000, 10]
+layers = [784, 9600, 10]
 output = "softmax"
 loss = "cross_entropy"
 [data]
 generator = "digits"
 size = 28
-n = 779
+n = 769
 [training]
 optimizer = "adam"
 """,
@@ -67,7 +67,7 @@ generator = "digits"
 size = 28
 n = 25510
 [training]
-batch_size = 12594
+batch_size = 10075
 optimizer = "adam"
 """,
     # A CSV at the file-size limit: 64 MB, a million rows of 32 short numbers.

@@ -56,21 +56,23 @@ UNITS = Limit("BPDEBUG_MAX_UNITS", 100_000)
 """Most units one layer may have."""
 LAYERS = Limit("BPDEBUG_MAX_LAYERS", 1_000)
 """Most layers (counting the input layer) a network may have."""
-PARAMETERS = Limit("BPDEBUG_MAX_PARAMETERS", 10_000_000)
-"""Most weights and biases a network may have in total (80 MB of float64 a copy).
+PARAMETERS = Limit("BPDEBUG_MAX_PARAMETERS", 8_000_000)
+"""Most weights and biases a network may have in total (64 MB of float64 a copy).
 
 Training keeps several copies (W and b, dW and db, the next parameters,
-adam's m and v, a checkpoint), so this bounds them to about 600 MB.
+adam's m and v, a checkpoint, the debugger's comparison step); with
+BATCH_VALUES, this keeps the worst accepted file under about 2 GB
+(`bench/limits.py`).
 """
 EXAMPLES = Limit("BPDEBUG_MAX_EXAMPLES", 1_000_000)
 """Most examples a generator or CSV file may produce."""
 DATA_VALUES = Limit("BPDEBUG_MAX_DATA_VALUES", 20_000_000)
 """Most input numbers (examples x input width) a data set may hold: 160 MB of float64."""
-BATCH_VALUES = Limit("BPDEBUG_MAX_BATCH_VALUES", 10_000_000)
+BATCH_VALUES = Limit("BPDEBUG_MAX_BATCH_VALUES", 8_000_000)
 """Most activations one batch may produce (batch size x units over all layers).
 
 The forward and backward pass keep z, a and delta for every layer, and the
-debugger a second pass for comparison, so this bounds them to about 600 MB.
+debugger a second pass for comparison; see PARAMETERS.
 """
 BREAKPOINTS = Limit("BPDEBUG_MAX_BREAKPOINTS", 100)
 """Most breakpoints a scenario may list (each is tested after every update)."""
