@@ -274,7 +274,10 @@ def _open(args: argparse.Namespace) -> int:
     # raises InputError while the app is built, before anything is drawn.
     from bpdebug.tui import run_app
 
-    return run_app(args.scenario, export_dir=Path(args.export_dir))
+    status = run_app(args.scenario, export_dir=Path(args.export_dir))
+    # Textual reports a crash of the app as 1 (after printing its traceback,
+    # once the terminal is back); a bug is 70 here, as for the other commands.
+    return EXIT_BUG if status == 1 else status
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:

@@ -11,6 +11,7 @@ This module never imports Textual: the app holds one Debugger and draws it.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from typing import Literal
 import numpy as np
 
 from bpdebug.engine import Activation, Params, Trace
+from bpdebug.errors import InputError
+from bpdebug.scenario.limits import REPLAY_STEPS, REPLAY_WORK
 from bpdebug.scenario.model import Breakpoint, BreakpointKind
 from bpdebug.timeline import Stop, Timeline
 
@@ -198,6 +201,35 @@ class Debugger:
         self.timeline.seek(step)
         self._clamp_example()
 
+    def parse_goto(self, text: str) -> int:
+        """The step a go-to answer names; ValueError saying why it cannot be gone to.
+
+        A step past the computed history costs one update each to reach, so a
+        go-to may replay no more than reopening a snapshot may: at most
+        BPDEBUG_MAX_REPLAY_STEPS updates past the furthest step computed so
+        far, and at most BPDEBUG_MAX_REPLAY_WORK updates x batch x parameters.
+        """
+        step = parse_step(text)
+        frontier = self.timeline.frontier
+        updates = step - frontier
+        if updates <= 0:
+            return step
+        scenario = self.timeline.scenario
+        per_update = scenario.training.batch_size * scenario.network.parameters
+        try:
+            most, most_work = REPLAY_STEPS.value(), REPLAY_WORK.value()
+        except InputError as error:  # a malformed variable
+            raise ValueError(str(error)) from None
+        ahead = f"step {step:,} is {updates:,} updates past the last computed step {frontier:,}"
+        if updates > most:
+            raise ValueError(f"{ahead}; expected at most {most:,} ({REPLAY_STEPS.note()})")
+        if updates * per_update > most_work:
+            raise ValueError(
+                f"{ahead}, {updates * per_update:.3g} multiply-adds (updates x batch x"
+                f" parameters); expected at most {most_work:.3g} ({REPLAY_WORK.note()})"
+            )
+        return step
+
     def continue_(
         self, should_stop: Callable[[], bool] | None = None, max_steps: int | None = None
     ) -> Stop:
@@ -344,15 +376,22 @@ BREAKPOINT_SYNTAX = (
 )
 """What the breakpoint prompt accepts, as the prompt shows it."""
 
+MAX_STEP = 10**12
+"""The largest step number the prompts take: far past any real run, small enough to count."""
+
 _BREAKPOINT = re.compile(
     r"^\s*(?P<what>nan|inf|nonfinite|cost|grad|dead|step)\s*"
-    r"(?P<op>[<>=])?\s*(?P<value>[-+0-9.eE]+)?\s*(?:@\s*(?P<layer>\d+))?\s*$",
+    r"(?P<op>[<>=])?\s*(?P<value>[^\s@]+)?\s*(?:@\s*(?P<layer>\d+))?\s*$",
     re.IGNORECASE,
 )
 
 
 def parse_breakpoint(text: str, depth: int) -> Breakpoint:
-    """A Breakpoint from the prompt's short syntax (BREAKPOINT_SYNTAX); ValueError if bad."""
+    """A Breakpoint from the prompt's short syntax (BREAKPOINT_SYNTAX); ValueError if bad.
+
+    The message says what was expected: numbers must be finite, a gradient
+    norm >= 0 and a step a whole number from 0 to MAX_STEP.
+    """
     match = _BREAKPOINT.match(text)
     if not match:
         raise ValueError(f"expected one of: {BREAKPOINT_SYNTAX}")
@@ -365,29 +404,57 @@ def parse_breakpoint(text: str, depth: int) -> Breakpoint:
     layer = int(raw_layer) if raw_layer else 0
     if layer > depth:
         raise ValueError(f"layer {layer} does not exist; the network has layers 1..{depth}")
-    value: float | None = None
-    if raw is not None:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"expected a number, got {raw!r}") from None
-    if what in ("nan", "inf", "nonfinite"):
-        return Breakpoint("nonfinite")
-    if what == "dead":
-        return Breakpoint("dead_unit", layer=layer)
-    if value is None:
+    if what in ("nan", "inf", "nonfinite", "dead"):
+        if op is not None or raw is not None:
+            example = "dead @1" if what == "dead" else what
+            raise ValueError(f"{what} takes no number, e.g. {example}")
+        return Breakpoint("nonfinite") if what != "dead" else Breakpoint("dead_unit", layer=layer)
+    if raw is None:
         raise ValueError(
             f"{what} needs a number, e.g. {what} {'< 0.05' if what == 'cost' else '100'}"
         )
+    if what == "step":
+        return Breakpoint("step", value=float(parse_step(raw)))
+    value = parse_number(raw)
     if what == "cost":
         if op not in (None, "<"):
             raise ValueError("cost breakpoints stop when the cost falls below: cost < VALUE")
         return Breakpoint("cost_below", value=value)
-    if what == "grad":
-        if op not in ("<", ">"):
-            raise ValueError("expected grad > VALUE or grad < VALUE")
-        kind: BreakpointKind = "grad_norm_above" if op == ">" else "grad_norm_below"
-        return Breakpoint(kind, value=value, layer=layer)
-    if value < 0 or value != int(value):
-        raise ValueError(f"expected a step number >= 0, got {raw}")
-    return Breakpoint("step", value=float(int(value)))
+    if op not in ("<", ">"):
+        raise ValueError("expected grad > VALUE or grad < VALUE")
+    if value < 0:
+        raise ValueError(f"expected a gradient norm >= 0, got {raw}")
+    kind: BreakpointKind = "grad_norm_above" if op == ">" else "grad_norm_below"
+    return Breakpoint(kind, value=value, layer=layer)
+
+
+def parse_number(text: str) -> float:
+    """A finite number typed by the user (``0.5``, ``-1e-3``); ValueError saying why not."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number, got {text.strip()!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {text.strip()!r}")
+    return value
+
+
+def parse_step(text: str) -> int:
+    """A step number typed by the user: a whole number from 0 to MAX_STEP; ValueError if not.
+
+    ``1e3`` is 1000; ``1.5``, ``-1`` and ``1e999`` are refused.
+    """
+    raw = text.strip()
+    try:
+        step = int(raw)
+    except ValueError:
+        try:
+            number = float(raw)
+        except ValueError:
+            number = math.nan
+        step = int(number) if number.is_integer() else -1
+    if not 0 <= step <= MAX_STEP:
+        raise ValueError(
+            f"expected a step number (a whole number from 0 to {MAX_STEP:,}), got {raw!r}"
+        )
+    return step

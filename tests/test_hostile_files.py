@@ -2,7 +2,7 @@
 
 One test per class of issue 7's "work and memory are bounded" and "reopening
 a snapshot never reads other local files": a corrupt .npz, the total of an
-.npz's arrays, a 2 KB snapshot asking for a months-long replay, shapes that
+.npz's arrays, a 2 KB snapshot asking for a days-long replay, shapes that
 disagree with the scenario, a million one-unit layers, a 64 MB CSV header,
 a CSV snapshot reopened without its CSV, and a snapshot naming /etc/passwd.
 """
@@ -148,17 +148,17 @@ def test_an_export_has_the_same_bytes_every_time(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ replay
-def test_a_2kb_snapshot_cannot_ask_for_a_months_long_replay(tmp_path: Path) -> None:
-    """Below the step limit, but steps x batch x parameters would take months: refused first."""
+def test_a_2kb_snapshot_cannot_ask_for_a_days_long_replay(tmp_path: Path) -> None:
+    """Below the step limit, but steps x batch x parameters would take days: refused first."""
     doc: dict[str, Any] = json.loads(xor_snapshot(tmp_path).read_text())
     text = (
-        "[network]\nlayers = [2, 3000, 3000, 1]\n"
+        "[network]\nlayers = [2, 2500, 2500, 1]\n"
         '[data]\ngenerator = "xor"\nn = 1000\n[training]\nbatch_size = 1000\n'
     )
     doc["scenario"]["text"] = text
     doc["step"] = 999_999
     # The file keeps xor's small arrays: the replay is refused before shapes are compared.
-    path = tmp_path / "months.json"
+    path = tmp_path / "days.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     assert path.stat().st_size < 3000
     message = refusal(path)

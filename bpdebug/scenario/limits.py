@@ -85,7 +85,7 @@ REPLAY_WORK = Limit("BPDEBUG_MAX_REPLAY_WORK", 10**12)
 
 One unit is about one multiply-add of the forward or backward pass; 10**12
 is a couple of minutes on one laptop core, however the file's numbers are
-chosen (a 2 KB snapshot can otherwise ask for months).
+chosen (a 2 KB snapshot can otherwise ask for weeks).
 """
 FILE_BYTES = Limit("BPDEBUG_MAX_FILE_BYTES", 64 * 1024 * 1024)
 """Largest CSV or snapshot file read, and largest total of the arrays inside an .npz."""

@@ -27,7 +27,13 @@ def build_app(arg: str, export_dir: Path = Path("exports")) -> BpdebugApp:
 
 
 def run_app(arg: str, export_dir: Path = Path("exports")) -> int:
-    """Run the debugger until the user quits; returns the exit status."""
+    """Run the debugger until it ends; returns the exit status.
+
+    0 after q; 1 after a crash inside the app (Textual has printed the
+    traceback); 128 + N after signal N ended it (SIGHUP 129, SIGQUIT 131,
+    SIGTERM 143; see `bpdebug.tui.signals`).
+    """
     app = build_app(arg, export_dir)
-    result = app.run()
-    return int(result or 0)
+    app.run()
+    # Textual sets return_code to 1 when an exception ends the app.
+    return app.return_code or 0

@@ -5,6 +5,10 @@ and text (`refresh_view`). Training (`c`) runs in a worker thread in short
 chunks under a lock; a timer redraws the status line and the cost plot at a
 steady rate while it runs, and the matrices a few times a second, never per
 update.
+
+Text from files (the scenario's name and path, export folders, messages
+quoting them) reaches the screen only through `literal` and `notify`,
+which show it as written: never as markup, control characters escaped.
 """
 
 from __future__ import annotations
@@ -18,107 +22,42 @@ from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent
 
-from bpdebug.debugger import BREAKPOINT_SYNTAX, Debugger, parse_breakpoint
+from bpdebug.debugger import BREAKPOINT_SYNTAX, Debugger, parse_breakpoint, parse_number
+from bpdebug.scenario.limits import BREAKPOINTS
+from bpdebug.text import printable
 from bpdebug.timeline import Stop
+
+# The screen's sizes and class, re-exported: tests and benchmarks import them from here.
+from bpdebug.tui.layout import MIN_SIZE as MIN_SIZE
+from bpdebug.tui.layout import NARROW_HEIGHT as NARROW_HEIGHT
+from bpdebug.tui.layout import NARROW_WIDTH as NARROW_WIDTH
+from bpdebug.tui.layout import PANES
+from bpdebug.tui.layout import MainScreen as MainScreen
+from bpdebug.tui.literal import literal
 from bpdebug.tui.panes import boundary_data, matrix_panes, numpy_literal
 from bpdebug.tui.render import chain_text, example_text, network_text, status_text
 from bpdebug.tui.screens import BreakpointsScreen, HelpScreen, PromptScreen, TextScreen
+from bpdebug.tui.signals import catch_ending_signals, exit_status
 from bpdebug.tui.widgets.boundary import DecisionBoundary
 from bpdebug.tui.widgets.costplot import CostPlot
 from bpdebug.tui.widgets.matrix import MatrixView
 
-NARROW_WIDTH = 120
-"""Below this many columns (or NARROW_HEIGHT rows) the panes become tabs."""
-NARROW_HEIGHT = 34
-MIN_SIZE = (40, 12)
-"""Below this the screen says it is too small instead of drawing panes."""
 FRAME_INTERVAL = 1 / 15
 """Seconds between redraws of the status line and the plot while training runs."""
 MATRIX_INTERVAL = 0.5
 """Seconds between redraws of the matrices while training runs."""
 CHUNK_SECONDS = 0.02
 """How long the training thread holds the lock before letting the screen read."""
-
-PANES = ("W", "z", "a", "delta", "dW", "db")
-"""The matrix panes of the selected layer, in screen order."""
-
-
-class MainScreen(Screen[None]):
-    """The debugger's one screen: three columns when wide, tabs when narrow."""
-
-    # tab moves between layers here (not focus); on a dialog it moves focus as usual.
-    BINDINGS = [
-        Binding("tab", "app.layer(1)", "layer", show=False, priority=True),
-        Binding("shift+tab", "app.layer(-1)", "layer", show=False, priority=True),
-    ]
-
-    narrow: reactive[bool] = reactive(False, recompose=True)
-    too_small: reactive[bool] = reactive(False, recompose=True)
-
-    def __init__(self, two_inputs: bool) -> None:
-        super().__init__()
-        self.two_inputs = two_inputs
-
-    def compose(self) -> ComposeResult:
-        if self.too_small:
-            yield Static(
-                f"terminal too small: bpdebug needs at least {MIN_SIZE[0]}x{MIN_SIZE[1]}",
-                id="too-small",
-            )
-            return
-        yield Static(id="title-bar")
-        views = {name: MatrixView(id=f"m-{name}", classes="matrix") for name in PANES}
-        # W beside its gradient, z beside a, delta beside db: pairs a learner compares.
-        matrices = [
-            Horizontal(views["W"], views["dW"], classes="matrix-row"),
-            Horizontal(views["z"], views["a"], classes="matrix-row"),
-            Horizontal(views["delta"], views["db"], classes="matrix-row"),
-        ]
-        if self.narrow:
-            with TabbedContent(id="tabs"):
-                with TabPane("1 layer", id="tab-layer"), Horizontal():
-                    yield Static(id="network")
-                    yield VerticalScroll(*matrices, id="matrices")
-                with TabPane("2 chain rule", id="tab-chain"):
-                    yield Static(id="chain")
-                with TabPane("3 cost", id="tab-cost"):
-                    yield CostPlot(id="cost")
-                if self.two_inputs:
-                    with TabPane("4 boundary", id="tab-boundary"):
-                        yield DecisionBoundary(id="boundary")
-        else:
-            with Horizontal(id="main"):
-                with Vertical(id="left"):
-                    yield Static(id="network")
-                with Vertical(id="center"):
-                    yield VerticalScroll(*matrices, id="matrices")
-                    yield Static(id="chain")
-                with Vertical(id="right"):
-                    yield CostPlot(id="cost")
-                    if self.two_inputs:
-                        yield DecisionBoundary(id="boundary")
-        yield Static(id="status")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.call_after_refresh(self.app.refresh_view)  # type: ignore[attr-defined]
-
-    def on_resize(self) -> None:
-        width, height = self.app.size
-        self.too_small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
-        self.narrow = width < NARROW_WIDTH or height < NARROW_HEIGHT
-        self.call_after_refresh(self.app.refresh_view)  # type: ignore[attr-defined]
 
 
 class BpdebugApp(App[int]):
@@ -177,8 +116,9 @@ class BpdebugApp(App[int]):
         """Held by whoever touches the timeline: the training thread or the screen."""
         self.pane = "dW"
         """The selected matrix pane (what `y` copies)."""
-        self.sub_title = title
+        self.sub_title = printable(title)
         self._pause_requested = False
+        self._leaving = False
         self._frame_timer: Timer | None = None
         self._last_matrix_draw = 0.0
         self.exported: list[Path] = []
@@ -192,6 +132,8 @@ class BpdebugApp(App[int]):
 
     # -- building ----------------------------------------------------------
     def on_mount(self) -> None:
+        if not self.is_headless:  # a real terminal to give back; tests run headless
+            catch_ending_signals(self._on_ending_signal, leaving=lambda: self._leaving)
         two_inputs = self.debugger.layers[0] == 2 and self.debugger.layers[-1] <= 2
         self.push_screen(MainScreen(two_inputs))
         if self.startup_message:
@@ -275,7 +217,7 @@ class BpdebugApp(App[int]):
                     f"step {debugger.step}  epoch {timeline.epoch}  {debugger.phase.describe()}"
                 )
                 if not self._unchanged(bar, title):
-                    bar.update(title, layout=False)
+                    bar.update(literal(title), layout=False)
             for pane in screen.query("#network").results(Static):
                 if not self._unchanged(pane, *state[:4], debugger.example):
                     text = network_text(debugger)
@@ -386,14 +328,14 @@ class BpdebugApp(App[int]):
 
         def check(text: str) -> str | None:
             try:
-                value = int(text.strip())
-            except ValueError:
-                return f"expected a whole number, got {text!r}"
-            return None if value >= 0 else "expected a step >= 0"
+                self.debugger.parse_goto(text)
+            except ValueError as error:
+                return str(error)
+            return None
 
         def done(answer: str | None) -> None:
             if answer is not None:
-                self._move("goto", int(answer.strip()))
+                self._move("goto", self.debugger.parse_goto(answer))
 
         self.push_screen(
             PromptScreen(
@@ -423,6 +365,8 @@ class BpdebugApp(App[int]):
             if stop.reason == "breakpoint":
                 break
             time.sleep(0)  # let the screen take the lock
+        if self._leaving:
+            return  # the app is going away: nothing left to redraw
         self.call_from_thread(self._stopped, stop)
 
     def _chunk_over(self, deadline: float) -> bool:
@@ -512,11 +456,46 @@ class BpdebugApp(App[int]):
 
     async def action_quit(self) -> None:
         """q: stop training (if it runs) and leave."""
+        self._leave()
+
+    def _on_ending_signal(self, signum: int) -> None:
+        """SIGTERM, SIGHUP or SIGQUIT: leave as q does, exit status 128 + signum."""
+        self._leave(exit_status(signum))
+
+    def _leave(self, return_code: int = 0) -> None:
+        # The training thread stops within one chunk and, seeing _leaving,
+        # does not call back into an app that is shutting down.
+        self._leaving = True
         self._pause_requested = True
-        self.exit()
+        self.exit(return_code=return_code)
 
     def on_unmount(self) -> None:
-        self._pause_requested = True  # however the app ends, the training thread ends too
+        # However the app ends, the training thread ends too.
+        self._leaving = True
+        self._pause_requested = True
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Show a notification, its text as written (Textual's default is markup).
+
+        Notifications quote paths and names from files, so every one is
+        plain text unless a caller asks for markup, and control characters
+        are always escaped (`printable`). Thread-safe, like Textual's.
+        """
+        super().notify(
+            printable(message),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def action_help(self) -> None:
         """?: keys and notation."""
@@ -527,6 +506,9 @@ class BpdebugApp(App[int]):
         debugger = self.debugger
 
         def add(text: str) -> str | None:
+            most = BREAKPOINTS.value()
+            if len(debugger.breakpoints) >= most:
+                return f"at most {most} breakpoints ({BREAKPOINTS.note()})"
             try:
                 debugger.breakpoints.append(parse_breakpoint(text, debugger.depth))
             except ValueError as error:
@@ -559,19 +541,18 @@ class BpdebugApp(App[int]):
 
         def check(text: str) -> str | None:
             try:
-                value = float(text)
-            except ValueError:
-                return f"expected a number, got {text!r}"
-            return None if np.isfinite(value) else "expected a finite number"
+                parse_number(text)
+            except ValueError as error:
+                return str(error)
+            return None
 
         def done(answer: str | None) -> None:
             if answer is None:
                 return
+            value = parse_number(answer)
             with self.lock:
-                debugger.edit_weight(float(answer))
-            self.notify(
-                f"w_{j}{k}^({l}) = {float(answer):g}: history branches at step {debugger.step}"
-            )
+                debugger.edit_weight(value)
+            self.notify(f"w_{j}{k}^({l}) = {value:g}: history branches at step {debugger.step}")
             self.refresh_view()
 
         self.push_screen(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import os
 import re
 from pathlib import Path
 
@@ -9,31 +12,45 @@ from bpdebug.export import ExportError, export
 from bpdebug.files import write_atomic
 from bpdebug.timeline import Timeline
 
-SUFFIXES = (".json", ".npz", ".md")
+SUFFIXES = (".json", ".npz", ".md", ".svg")
+"""What one export writes, in this order."""
 
 
 def export_all(timeline: Timeline, folder: Path, svg: str) -> list[Path]:
-    """Write `NAME-stepN.{json,npz,md,svg}` into `folder` (made if missing).
+    """Write `NAME-stepN.{json,npz,md,svg}` into `folder` (made if missing); all four or none.
 
-    NAME is the scenario file's stem. If any of the four names is taken,
-    `-2`, `-3`, ... is added, so no file is ever overwritten. Raises OSError
-    with a one-line message when the folder cannot be written.
+    NAME is the scenario file's stem. If any of the four names is taken (by
+    anything, a dangling symlink included: it is never written through),
+    `-2`, `-3`, ... is added, so no file is ever overwritten. If a file
+    cannot be written, the ones written before it are removed and OSError
+    says, in one line, which file failed and why.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OSError(f"{folder}: {error.strerror or error}") from None
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(timeline.scenario.path).stem) or "scenario"
     base = f"{stem}-step{timeline.step}"
-    n = 1
-    while True:
+    for n in itertools.count(1):
         name = base if n == 1 else f"{base}-{n}"
-        paths = [folder / f"{name}{suffix}" for suffix in (*SUFFIXES, ".svg")]
-        if not any(p.exists() for p in paths):
-            break
-        n += 1
-    written: list[Path] = []
-    try:
-        for path in paths[:3]:
-            written.append(export(timeline, path))
-        written.append(write_atomic(paths[3], svg.encode("utf-8")))
-    except ExportError as error:
-        raise OSError(str(error)) from None
-    return written
+        paths = [folder / f"{name}{suffix}" for suffix in SUFFIXES]
+        # lexists: a symlink is a taken name even when what it points to is not there.
+        if any(os.path.lexists(p) for p in paths):
+            continue
+        written: list[Path] = []
+        try:
+            for path in paths[:3]:
+                written.append(export(timeline, path))
+            written.append(write_atomic(paths[3], svg.encode("utf-8")))
+            return written
+        except ExportError as error:  # names its file
+            detail = str(error)
+        except OSError as error:
+            detail = f"{paths[len(written)]}: {error.strerror or error}"
+        for path in written:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        if os.path.lexists(paths[len(written)]):
+            continue  # another process took the name since it was free: try the next
+        raise OSError(f"{detail} (no file of this export was kept)")
+    raise AssertionError("unreachable")  # pragma: no cover - count() never ends

@@ -1,16 +1,28 @@
-"""Modal screens: help, a one-line prompt, breakpoints, the gradient check."""
+"""Modal screens: help, a one-line prompt, breakpoints, the gradient check.
+
+Everything here but the help is drawn with `literal`: a dialog's title, a
+hint, an error that quotes what was typed and a report that names the
+scenario are text, never markup.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from bpdebug.tui.literal import literal
+
+MAX_INPUT = 100
+"""Most characters a dialog's input takes: every answer fits, and a 20,000-character paste
+is refused instead of freezing the app."""
+ERROR_STYLE = "bold red"
+"""How a dialog shows what is wrong with an answer."""
 
 HELP = """\
 [b]bpdebug[/b]: step through backpropagation like code in a debugger.
@@ -79,15 +91,15 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog prompt"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Input(value=self.value, id="prompt-input")
-            yield Label(self.hint, id="prompt-hint", classes="hint")
+            yield Label(literal(self.title_text), classes="dialog-title")
+            yield Input(value=self.value, max_length=MAX_INPUT, id="prompt-input")
+            yield Label(literal(self.hint), id="prompt-hint", classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Accept the answer if `check` finds nothing wrong with it."""
         error = self.check(event.value) if self.check else None
         if error:
-            self.query_one("#prompt-hint", Label).update(Text(error, style="bold red"))
+            self.query_one("#prompt-hint", Label).update(literal(error, style=ERROR_STYLE))
             return
         self.dismiss(event.value)
 
@@ -121,7 +133,7 @@ class BreakpointsScreen(ModalScreen[None]):
         with Vertical(classes="dialog breakpoints"):
             yield Label("breakpoints (NaN/inf always stops a run)", classes="dialog-title")
             yield OptionList(id="bp-list")
-            yield Input(placeholder="add: " + self.syntax, id="bp-input")
+            yield Input(placeholder="add: " + self.syntax, max_length=MAX_INPUT, id="bp-input")
             yield Label(
                 "enter adds · select + delete removes · escape closes", id="bp-hint", classes="hint"
             )
@@ -134,7 +146,9 @@ class BreakpointsScreen(ModalScreen[None]):
         options = self.query_one("#bp-list", OptionList)
         options.clear_options()
         items = self.describe()
-        options.add_options([Option(text) for text in items] or [Option("(none)", disabled=True)])
+        options.add_options(
+            [Option(literal(text)) for text in items] or [Option("(none)", disabled=True)]
+        )
         if items:
             options.highlighted = 0  # so that delete acts as soon as the list has focus
 
@@ -143,7 +157,7 @@ class BreakpointsScreen(ModalScreen[None]):
         error = self.add(event.value)
         hint = self.query_one("#bp-hint", Label)
         if error:
-            hint.update(Text(error, style="bold red"))
+            hint.update(literal(error, style=ERROR_STYLE))
             return
         event.input.value = ""
         hint.update("added · enter adds · select + delete removes · escape closes")
@@ -162,12 +176,12 @@ class TextScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,k,enter", "dismiss", "close")]
 
-    def __init__(self, title: str, body: Text | str) -> None:
+    def __init__(self, title: str, body: str) -> None:
         super().__init__()
         self.title_text = title
         self.body = body
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog report"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.body, id="report-body")
+            yield Label(literal(self.title_text), classes="dialog-title")
+            yield Static(literal(self.body, newlines=True), id="report-body")
