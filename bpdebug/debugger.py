@@ -21,7 +21,7 @@ import numpy as np
 
 from bpdebug.engine import Activation, Params, Trace
 from bpdebug.errors import InputError
-from bpdebug.scenario.limits import REPLAY_STEPS, REPLAY_WORK
+from bpdebug.scenario.limits import REPLAY_STEPS, REPLAY_WORK, replay_limit_passed
 from bpdebug.scenario.model import Breakpoint, BreakpointKind
 from bpdebug.timeline import Stop, Timeline
 
@@ -215,18 +215,18 @@ class Debugger:
         if updates <= 0:
             return step
         scenario = self.timeline.scenario
-        per_update = scenario.training.batch_size * scenario.network.parameters
+        work = updates * scenario.training.batch_size * scenario.network.parameters
         try:
-            most, most_work = REPLAY_STEPS.value(), REPLAY_WORK.value()
+            passed = replay_limit_passed(updates, work)
         except InputError as error:  # a malformed variable
             raise ValueError(str(error)) from None
         ahead = f"step {step:,} is {updates:,} updates past the last computed step {frontier:,}"
-        if updates > most:
-            raise ValueError(f"{ahead}; expected at most {most:,} ({REPLAY_STEPS.note()})")
-        if updates * per_update > most_work:
+        if passed is REPLAY_STEPS:
+            raise ValueError(f"{ahead}; expected at most {passed.value():,} ({passed.note()})")
+        if passed is REPLAY_WORK:
             raise ValueError(
-                f"{ahead}, {updates * per_update:.3g} multiply-adds (updates x batch x"
-                f" parameters); expected at most {most_work:.3g} ({REPLAY_WORK.note()})"
+                f"{ahead}, {work:.3g} multiply-adds (updates x batch x"
+                f" parameters); expected at most {passed.value():.3g} ({passed.note()})"
             )
         return step
 

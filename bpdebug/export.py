@@ -44,7 +44,7 @@ from bpdebug.scenario.limits import (
     FILE_BYTES,
     LAYERS,
     NotRegularFile,
-    open_regular,
+    open_capped,
     read_capped,
 )
 from bpdebug.text import printable
@@ -205,13 +205,9 @@ def json_chunks(value: Any, level: int = 0) -> Iterator[str]:
     weight network; a row at a time costs one row.
     """
     pad = " " * level
-    if isinstance(value, np.ndarray) and value.ndim == 2 and value.shape[0]:
-        yield "[\n"
-        for i, row in enumerate(np.asarray(value, dtype=np.float64)):
-            yield f",\n{pad} " if i else f"{pad} "
-            yield json.dumps(row.tolist())
-        yield "\n" + pad + "]"
-    elif isinstance(value, dict) and value:
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        value = list(value)  # its rows, each written on one line below
+    if isinstance(value, dict) and value:
         yield "{\n"
         for i, (key, item) in enumerate(value.items()):
             yield f",\n{pad} " if i else f"{pad} "
@@ -341,15 +337,7 @@ def load_snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         if suffix == ".json":
             return _parse(_JsonFields(name, _read_json(name, read_capped(name, name))))
-        with open_regular(name) as handle:
-            size = os.fstat(handle.fileno()).st_size
-            limit = FILE_BYTES.value()
-            if size > limit:
-                raise InputError(
-                    name,
-                    "",
-                    f"expected a file of at most {limit} bytes ({FILE_BYTES.note()}), got {size}",
-                )
+        with open_capped(name, name) as handle:
             return _load_npz(name, handle)
     except NotRegularFile as error:
         raise InputError(name, "", f"expected a snapshot file, got {error.kind}") from None

@@ -9,8 +9,10 @@ set BPDEBUG_MAX_UNITS to lift it), got 1000000000``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -141,25 +143,31 @@ def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
         raise
 
 
+@contextlib.contextmanager
+def open_capped(
+    path: str | os.PathLike[str], shown: str, limit: Limit = FILE_BYTES
+) -> Iterator[BinaryIO]:
+    """`path` open for reading if it is a regular file of at most `limit` bytes.
+
+    A bigger file is an InputError naming `shown`; OSError (and
+    NotRegularFile) propagates for the caller to word.
+    """
+    with open_regular(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > limit.value():
+            raise _too_big(shown, limit, f"{size}")
+        yield handle
+
+
 def read_capped(path: str | os.PathLike[str], shown: str, limit: Limit = FILE_BYTES) -> bytes:
     """The bytes of the regular file at `path`, refused (InputError naming `shown`) past `limit`.
 
     The file's size is checked before reading, and it is read in chunks, so
     a huge file (or one that grows meanwhile) costs no more memory than the
-    limit, and a huge limit allocates nothing up front. OSError (and
-    NotRegularFile) propagates for the caller to word.
+    limit, and a huge limit allocates nothing up front.
     """
     most = limit.value()
-
-    def refuse(got: str) -> InputError:
-        return InputError(
-            shown, "", f"expected a file of at most {most} bytes ({limit.note()}), got {got}"
-        )
-
-    with open_regular(path) as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > most:
-            raise refuse(f"{size}")
+    with open_capped(path, shown, limit) as handle:
         parts, total = [], 0
         while total <= most:
             part = handle.read(min(_CHUNK, most + 1 - total))
@@ -168,8 +176,27 @@ def read_capped(path: str | os.PathLike[str], shown: str, limit: Limit = FILE_BY
             parts.append(part)
             total += len(part)
     if total > most:
-        raise refuse("more")
+        raise _too_big(shown, limit, "more")
     return b"".join(parts)
+
+
+def _too_big(shown: str, limit: Limit, got: str) -> InputError:
+    return InputError(
+        shown, "", f"expected a file of at most {limit.value()} bytes ({limit.note()}), got {got}"
+    )
+
+
+def replay_limit_passed(updates: int, work: int) -> Limit | None:
+    """The replay limit that `updates` updates of `work` multiply-adds in all would pass, if any.
+
+    Reopening a snapshot and going to a step past the computed history both
+    replay updates; both answer to REPLAY_STEPS and REPLAY_WORK.
+    """
+    if updates > REPLAY_STEPS.value():
+        return REPLAY_STEPS
+    if work > REPLAY_WORK.value():
+        return REPLAY_WORK
+    return None
 
 
 def decode_text(raw: bytes, shown: str) -> str:

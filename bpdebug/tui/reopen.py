@@ -12,7 +12,7 @@ from bpdebug.engine.network import EMPTY
 from bpdebug.errors import InputError
 from bpdebug.export import load_snapshot
 from bpdebug.scenario import load_scenario, loads_scenario, resolve_scenario_arg
-from bpdebug.scenario.limits import REPLAY_STEPS, REPLAY_WORK
+from bpdebug.scenario.limits import REPLAY_STEPS, REPLAY_WORK, replay_limit_passed
 from bpdebug.scenario.model import Dataset, Scenario
 from bpdebug.timeline import Timeline
 
@@ -104,21 +104,20 @@ def _check_fits(path: Path, snap: dict[str, Any], scenario: Scenario) -> None:
 
 def _check_replay(path: Path, step: int, scenario: Scenario) -> None:
     """Refuse a replay to `step` past the limits: in updates, and in updates x batch x size."""
-    most = REPLAY_STEPS.value()
-    if step > most:
-        raise InputError(
-            path,
-            "step",
-            f"expected at most {most} updates to replay ({REPLAY_STEPS.note()}), got {step}",
-        )
     parameters = scenario.network.parameters
-    work = step * scenario.training.batch_size * parameters
-    most = REPLAY_WORK.value()
-    if work > most:
+    batch = scenario.training.batch_size
+    work = step * batch * parameters
+    passed = replay_limit_passed(step, work)
+    if passed is REPLAY_STEPS:
         raise InputError(
             path,
             "step",
-            f"expected a replay of at most {most:.3g} multiply-adds (updates x batch x"
-            f" parameters; {REPLAY_WORK.note()}), got {step} x"
-            f" {scenario.training.batch_size} x {parameters} = {work:.3g}",
+            f"expected at most {passed.value()} updates to replay ({passed.note()}), got {step}",
+        )
+    if passed is REPLAY_WORK:
+        raise InputError(
+            path,
+            "step",
+            f"expected a replay of at most {passed.value():.3g} multiply-adds (updates x batch x"
+            f" parameters; {passed.note()}), got {step} x {batch} x {parameters} = {work:.3g}",
         )
