@@ -93,7 +93,7 @@ def bpdebug_loop(scenario: Scenario) -> Callable[[int], None]:
 
     def run(steps: int) -> None:
         for _ in range(steps):
-            timeline.forward()
+            timeline.next()
             timeline.trace  # noqa: B018 - the pass of the new state, as the debugger shows it
 
     return run

@@ -281,7 +281,7 @@ def _open(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
-    from bpdebug.conditions import describe_nonfinite
+    from bpdebug.breakpoints import describe_nonfinite
     from bpdebug.timeline import Timeline
 
     scenario = _load(args.scenario)

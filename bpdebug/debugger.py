@@ -11,19 +11,17 @@ This module never imports Textual: the app holds one Debugger and draws it.
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
-
-from bpdebug.engine import Activation, Params, Trace
+from bpdebug.breakpoints import parse_step
+from bpdebug.chainrule import ChainRule, chain_rule_for
+from bpdebug.engine import Params, Trace
 from bpdebug.errors import InputError
 from bpdebug.scenario.limits import REPLAY_STEPS, REPLAY_WORK, replay_limit_passed
-from bpdebug.scenario.model import Breakpoint, BreakpointKind
-from bpdebug.timeline import Stop, Timeline
+from bpdebug.scenario.model import Breakpoint
+from bpdebug.timeline import Progress, Stop, Timeline, finish
 
 PhaseKind = Literal["forward", "cost", "backward", "update"]
 
@@ -46,7 +44,7 @@ class Phase:
             case "backward":
                 return f"backward: delta^({self.layer})"
             case "update":
-                return "update: W <- W - lr * dC/dW"
+                return "update: W, b"
 
 
 def phases(depth: int) -> tuple[Phase, ...]:
@@ -57,47 +55,6 @@ def phases(depth: int) -> tuple[Phase, ...]:
         *(Phase("backward", l) for l in range(depth, 0, -1)),
         Phase("update", 0),
     )
-
-
-@dataclass(frozen=True)
-class PathTerm:
-    """One path from a^(l)_j to the cost through unit q of layer l+1: w_qj * delta_q."""
-
-    q: int
-    weight: float
-    delta: float
-
-
-@dataclass(frozen=True)
-class ChainRule:
-    """dC_0/dw_jk^(l) = dz/dw * da/dz * dC/da for one example, and the batch mean.
-
-    For a softmax layer da/dz is a Jacobian, not a number; `da_dz` is then
-    None and `dC_dz` (delta) is shown directly.
-    """
-
-    layer: int
-    j: int
-    k: int
-    example: int
-    dz_dw: float
-    """a_k^(l-1) of the example."""
-    da_dz: float | None
-    """g'(z_j^(l)) of the example (None for softmax)."""
-    dC_da: float
-    """dC_0/da_j^(l) of the example."""
-    dC_dz: float
-    """delta_j^(l) of the example."""
-    paths: tuple[PathTerm, ...]
-    """For a hidden layer: the terms of dC/da_j = sum_q w_qj^(l+1) delta_q^(l+1)."""
-    product: float
-    """dC_0/dw_jk for the example."""
-    batch_mean: float
-    """dC/dw_jk = mean over the batch (the contract's dW[l][j, k])."""
-    reg: float
-    """The regularization part of the update's gradient (0 without l1/l2)."""
-    per_example: tuple[float, ...] = field(default=())
-    """dC_0/dw_jk of every example in the batch."""
 
 
 class Debugger:
@@ -120,7 +77,8 @@ class Debugger:
         self.mark: int | None = None
         """The step `d` compares with; None means the step before."""
         self.paused: str = ""
-        """Why the run last stopped, for the status line."""
+        """Why the run last stopped, as the status line says it: ``paused``,
+        ``breakpoint cost < 0.05: C = 0.0497``, ``NaN in z^(2)``; empty once time moves."""
         self.last_stop: Stop | None = None
 
     # -- where we are -----------------------------------------------------
@@ -168,38 +126,56 @@ class Debugger:
     def step_into(self) -> None:
         """One phase forward; past the update, the next step's forward layer 1."""
         if self.phase_index == len(self.phases) - 1:
-            self.timeline.forward()
+            self.timeline.next()
             self.phase_index = 0
         else:
             self.phase_index += 1
         self._follow_phase()
 
     def step_back(self) -> bool:
-        """One phase back; before forward layer 1, the previous step's update."""
+        """One phase back; before forward layer 1, the step before's update. False at the start."""
+        return finish(self.stepping_back())
+
+    def stepping_back(self) -> Generator[Progress, None, bool]:
+        """`step_back` as a long motion (crossing into the step before may replay)."""
         if self.phase_index == 0:
-            if not self.timeline.back():
+            if self.step == 0:
                 return False
+            yield from self.timeline.seeking(self.step - 1)
             self.phase_index = len(self.phases) - 1
         else:
             self.phase_index -= 1
         self._follow_phase()
         return True
 
-    def next(self) -> None:
-        """One whole update forward, keeping the phase."""
-        self.timeline.forward()
+    def next(self) -> bool:
+        """One whole update forward, keeping the phase. Always moves."""
+        self.timeline.next()
         self._clamp_example()
+        return True
 
     def rewind(self) -> bool:
         """One whole update back, keeping the phase; False at step 0."""
-        moved = self.timeline.back()
+        return finish(self.rewinding())
+
+    def rewinding(self) -> Generator[Progress, None, bool]:
+        """`rewind` as a long motion."""
+        if self.step == 0:
+            return False
+        yield from self.timeline.seeking(self.step - 1)
         self._clamp_example()
-        return moved
+        return True
 
     def goto(self, step: int) -> None:
         """Jump to `step`, keeping the phase."""
-        self.timeline.seek(step)
+        finish(self.going_to(step))
+
+    def going_to(self, step: int) -> Generator[Progress, None, bool]:
+        """`goto` as a long motion; True if the step changed."""
+        moved = step != self.step
+        yield from self.timeline.seeking(step)
         self._clamp_example()
+        return moved
 
     def parse_goto(self, text: str) -> int:
         """The step a go-to answer names; ValueError saying why it cannot be gone to.
@@ -241,10 +217,14 @@ class Debugger:
         return stop
 
     def reverse_continue(self) -> Stop | None:
-        """Go back to the latest earlier step where a breakpoint holds; None if none."""
-        stop = self.timeline.find_previous(self.breakpoints)
+        """Go back to the latest earlier step where a breakpoint was crossed; None if none."""
+        return finish(self.reversing())
+
+    def reversing(self) -> Generator[Progress, None, Stop | None]:
+        """`reverse_continue` as a long motion: search back, then go there."""
+        stop = yield from self.timeline.searching_back(self.breakpoints)
         if stop is not None:
-            self.timeline.seek(stop.step)
+            yield from self.timeline.seeking(stop.step)
             self._after_stop(stop)
         return stop
 
@@ -305,11 +285,12 @@ class Debugger:
         i = self.example or 0
         return chain_rule_for(trace, self.params.W, net.activations[l], l, j, k, i)
 
-    def edit_weight(self, value: float) -> None:
-        """Set w_jk of the selected layer to `value`: history branches from this step."""
-        W = np.array(self.params.W[self.layer])
-        W[self.j, self.k] = value
-        self.timeline.edit(self.params.replace(self.layer, W=W))
+    def edit_weight(self, value: float) -> bool:
+        """Set w_jk of the selected layer to `value`: history branches from this step.
+
+        False (no branch) when the weight already has that value.
+        """
+        return self.timeline.edit_weight(self.layer, self.j, self.k, value)
 
     def next_weight(self) -> float:
         """w_jk of the selected layer after this step's update (from the next state)."""
@@ -321,140 +302,3 @@ class Debugger:
         if self.mark is not None and self.mark != self.step:
             return self.mark
         return self.step - 1 if self.step > 0 else None
-
-
-def chain_rule_for(
-    trace: Trace,
-    W: tuple[np.ndarray, ...],
-    activation: Activation,
-    l: int,
-    j: int,
-    k: int,
-    i: int,
-) -> ChainRule:
-    """dC_0/dw_jk^(l) for example i, factor by factor, from a recorded pass.
-
-    `W` is the weights by layer (for the paths through layer l+1) and
-    `activation` is g of layer l (for g'(z)).
-    """
-    a_prev = trace.a[l - 1]
-    delta = trace.delta[l]
-    if l == trace.depth:
-        dC_da = float(trace.dC_da[j, i])
-        paths: tuple[PathTerm, ...] = ()
-    else:
-        nxt = trace.delta[l + 1]
-        paths = tuple(
-            PathTerm(q, float(W[l + 1][q, j]), float(nxt[q, i])) for q in range(nxt.shape[0])
-        )
-        dC_da = float(W[l + 1][:, j] @ nxt[:, i])
-    da_dz = (
-        float(activation.derivative(trace.z[l][:, i : i + 1], trace.a[l][:, i : i + 1])[j, 0])
-        if activation.elementwise
-        else None
-    )
-    per_example = delta[j, :] * a_prev[k, :]
-    return ChainRule(
-        layer=l,
-        j=j,
-        k=k,
-        example=i,
-        dz_dw=float(a_prev[k, i]),
-        da_dz=da_dz,
-        dC_da=dC_da,
-        dC_dz=float(delta[j, i]),
-        paths=paths,
-        product=float(per_example[i]),
-        batch_mean=float(trace.dW[l][j, k]),
-        reg=float(trace.dW_reg[l][j, k]) if trace.dW_reg[l].size else 0.0,
-        per_example=tuple(float(x) for x in per_example),
-    )
-
-
-BREAKPOINT_SYNTAX = (
-    "nan | cost < 0.05 | grad > 10 | grad < 1e-6 @2 | dead | dead @1 | step 100   (@l = layer l)"
-)
-"""What the breakpoint prompt accepts, as the prompt shows it."""
-
-MAX_STEP = 10**12
-"""The largest step number the prompts take: far past any real run, small enough to count."""
-
-_BREAKPOINT = re.compile(
-    r"^\s*(?P<what>nan|inf|nonfinite|cost|grad|dead|step)\s*"
-    r"(?P<op>[<>=])?\s*(?P<value>[^\s@]+)?\s*(?:@\s*(?P<layer>\d+))?\s*$",
-    re.IGNORECASE,
-)
-
-
-def parse_breakpoint(text: str, depth: int) -> Breakpoint:
-    """A Breakpoint from the prompt's short syntax (BREAKPOINT_SYNTAX); ValueError if bad.
-
-    The message says what was expected: numbers must be finite, a gradient
-    norm >= 0 and a step a whole number from 0 to MAX_STEP.
-    """
-    match = _BREAKPOINT.match(text)
-    if not match:
-        raise ValueError(f"expected one of: {BREAKPOINT_SYNTAX}")
-    what, op, raw, raw_layer = (
-        match["what"].lower(),
-        match["op"],
-        match["value"],
-        match["layer"],
-    )
-    layer = int(raw_layer) if raw_layer else 0
-    if layer > depth:
-        raise ValueError(f"layer {layer} does not exist; the network has layers 1..{depth}")
-    if what in ("nan", "inf", "nonfinite", "dead"):
-        if op is not None or raw is not None:
-            example = "dead @1" if what == "dead" else what
-            raise ValueError(f"{what} takes no number, e.g. {example}")
-        return Breakpoint("nonfinite") if what != "dead" else Breakpoint("dead_unit", layer=layer)
-    if raw is None:
-        raise ValueError(
-            f"{what} needs a number, e.g. {what} {'< 0.05' if what == 'cost' else '100'}"
-        )
-    if what == "step":
-        return Breakpoint("step", value=float(parse_step(raw)))
-    value = parse_number(raw)
-    if what == "cost":
-        if op not in (None, "<"):
-            raise ValueError("cost breakpoints stop when the cost falls below: cost < VALUE")
-        return Breakpoint("cost_below", value=value)
-    if op not in ("<", ">"):
-        raise ValueError("expected grad > VALUE or grad < VALUE")
-    if value < 0:
-        raise ValueError(f"expected a gradient norm >= 0, got {raw}")
-    kind: BreakpointKind = "grad_norm_above" if op == ">" else "grad_norm_below"
-    return Breakpoint(kind, value=value, layer=layer)
-
-
-def parse_number(text: str) -> float:
-    """A finite number typed by the user (``0.5``, ``-1e-3``); ValueError saying why not."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"expected a number, got {text.strip()!r}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"expected a finite number, got {text.strip()!r}")
-    return value
-
-
-def parse_step(text: str) -> int:
-    """A step number typed by the user: a whole number from 0 to MAX_STEP; ValueError if not.
-
-    ``1e3`` is 1000; ``1.5``, ``-1`` and ``1e999`` are refused.
-    """
-    raw = text.strip()
-    try:
-        step = int(raw)
-    except ValueError:
-        try:
-            number = float(raw)
-        except ValueError:
-            number = math.nan
-        step = int(number) if number.is_integer() else -1
-    if not 0 <= step <= MAX_STEP:
-        raise ValueError(
-            f"expected a step number (a whole number from 0 to {MAX_STEP:,}), got {raw!r}"
-        )
-    return step

@@ -13,20 +13,29 @@ the segment being stepped back through, a second level of checkpoints every
 ~sqrt(spacing) steps makes each step back cost at most ~sqrt(spacing)
 updates: a two-level form of Griewank's checkpointing.
 
-An edited state (`edit`) is pinned: replay passes through it instead of
-recomputing it, and the history after it is discarded (a branch).
+An edited state (`edit_weight`) is pinned: replay passes through it instead
+of recomputing it, and the history after it is discarded (a branch). The
+edits are kept as data (`edits`), so a snapshot can carry them and
+reopening it can make the same history again.
+
+Long motions come in two forms: a generator (`seeking`, `searching_back`)
+that does one update per item and yields (done, total), so a caller can
+show progress, release a lock between chunks and stop at any item, leaving
+the current step where it was; and a plain method (`seek`,
+`find_previous`) that runs the generator to its end.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
-from bpdebug.conditions import breakpoint_hit, describe_nonfinite
+from bpdebug.breakpoints import Hit, Watch
 from bpdebug.engine import Params, Trace
 from bpdebug.scenario.model import Breakpoint, Scenario
 from bpdebug.training import Trainer, TrainState
@@ -36,7 +45,9 @@ DEFAULT_MEMORY_BUDGET = 160 * 2**20
 INITIAL_SPACING = 32
 """Steps between checkpoints before memory pressure widens the spacing."""
 
-NONFINITE = Breakpoint("nonfinite")
+Progress = tuple[int, int]
+"""(updates done, updates in all) of a long motion."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,32 @@ class Stop:
     step: int
     breakpoint: Breakpoint | None = None
     detail: str = ""
-    """What a person reads: ``cost < 0.05``, ``NaN in z^(2)``."""
+    """What a person reads: ``cost < 0.05: C = 0.0499``, ``NaN in z^(2)``."""
+
+    @classmethod
+    def hit(cls, hit: Hit) -> Stop:
+        """The stop at a breakpoint that fired."""
+        return cls("breakpoint", hit.step, hit.breakpoint, hit.detail)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One weight set by hand: w_jk^(layer) = value at step `step` (a branch)."""
+
+    step: int
+    layer: int
+    j: int
+    k: int
+    value: float
+
+
+def finish(motion: Generator[Progress, None, T]) -> T:
+    """Run a long motion to its end and return its result."""
+    while True:
+        try:
+            next(motion)
+        except StopIteration as end:
+            return end.value  # type: ignore[no-any-return]
 
 
 class Timeline:
@@ -75,8 +111,10 @@ class Timeline:
             if scenario.network.activation_of(l) == "relu"
         )
         """Layers whose units can die (relu)."""
-        self.branched_at: int | None = None
-        """The step of the latest edit, or None if this history is the scenario's own."""
+        self.edits: list[Edit] = []
+        """The weights set by hand in this history, oldest first."""
+        self.grafted_at: int | None = None
+        """The step whose parameters were replaced whole (`graft`), if any."""
 
     # -- where we are ---------------------------------------------------
     @property
@@ -122,9 +160,18 @@ class Timeline:
         return self._checkpoint_bytes + fine + pinned + self._costs.nbytes
 
     # -- moving -----------------------------------------------------------
-    def forward(self) -> None:
-        """Apply one update: step N -> N+1 (and compute the new step's pass)."""
+    @property
+    def branched_at(self) -> int | None:
+        """The step of the latest edit, or None if this history is the scenario's own."""
+        steps = [e.step for e in self.edits]
+        if self.grafted_at is not None:
+            steps.append(self.grafted_at)
+        return max(steps, default=None)
+
+    def next(self) -> bool:
+        """Apply one update: step N -> N+1 (and compute the new step's pass). Always moves."""
         self._set(*self._step(self._state, self.trace))
+        return True
 
     def back(self) -> bool:
         """Rewind one update; False (and no change) at step 0."""
@@ -135,18 +182,37 @@ class Timeline:
 
     def seek(self, step: int) -> None:
         """Go to step `step` (>= 0), replaying from the nearest saved state."""
+        finish(self.seeking(step))
+
+    def seeking(self, step: int) -> Generator[Progress, None, None]:
+        """`seek`, one update per item; stopped early, the current step stays as it was.
+
+        What a stopped seek computed is kept (checkpoints, costs), so going
+        there again costs less.
+        """
         if step < 0:
             raise ValueError("step must be >= 0")
         if step == self.step:
             return
         if step > self.step and step - self.step <= self._spacing:
-            self._replay(self._state, step, self._trace)
+            yield from self._replaying(self._state, step, self._trace)
             return
         coarse = self._nearest_saved(step, fine=False)
-        if step < self.step and step - coarse.step > 1 and coarse.step != self._fine_base:
-            self._refine(coarse, step)
-        base = self._nearest_saved(step)
-        self._replay(base, step, self._trace if base is self._state else None)
+        refine = step < self.step and step - coarse.step > 1 and coarse.step != self._fine_base
+        base = coarse if refine else self._nearest_saved(step)
+        total = step - base.step
+        if refine:
+            yield from self._refining(coarse, step, total)
+            base = self._nearest_saved(step)
+        yield from self._replaying(base, step, self._trace if base is self._state else None, total)
+
+    def updates_to(self, step: int) -> int:
+        """How many updates going to `step` replays at most (0 if it is saved or current)."""
+        if step == self.step:
+            return 0
+        if step > self.step and step - self.step <= self._spacing:
+            return step - self.step
+        return step - self._nearest_saved(step, fine=False).step
 
     def run_until(
         self,
@@ -154,56 +220,61 @@ class Timeline:
         max_steps: int | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> Stop:
-        """Update until a breakpoint holds at the new state, NaN/inf appears,
-        `max_steps` updates were made, or `should_stop()` says so.
+        """Update until a breakpoint is crossed, NaN/inf appears, `max_steps`
+        updates were made, or `should_stop()` says so.
 
-        Conditions are tested on each new state (its own pass), never on the
-        state it starts from.
+        A breakpoint fires on the first new state where it holds and the one
+        before did not (see bpdebug.breakpoints); the state the run starts
+        from is only the "before" of the first update.
         """
-        checks = [NONFINITE, *(bp for bp in breakpoints if bp.kind != "nonfinite")]
+        watch = Watch(breakpoints, self.relu_layers)
+        watch.start(self._state, self.trace)
         made = 0
         while max_steps is None or made < max_steps:
-            self.forward()
+            self.next()
             made += 1
-            trace = self.trace
-            for bp in checks:
-                if breakpoint_hit(bp, self._state, trace, self.relu_layers):
-                    detail = (
-                        describe_nonfinite(self._state, trace)
-                        if bp.kind == "nonfinite"
-                        else bp.describe()
-                    )
-                    return Stop("breakpoint", self.step, bp, detail)
+            hit = watch.crossed(self._state, self.trace)
+            if hit is not None:
+                return Stop.hit(hit)
             if should_stop is not None and should_stop():
                 return Stop("interrupted", self.step)
         return Stop("steps", self.step)
 
     def find_previous(self, breakpoints: Sequence[Breakpoint]) -> Stop | None:
-        """The latest step before the current one where a breakpoint holds, or None.
+        """The latest step before the current one where a breakpoint was crossed, or None."""
+        return finish(self.searching_back(breakpoints))
 
-        Replays the history segment by segment, newest first; does not move.
+    def searching_back(
+        self, breakpoints: Sequence[Breakpoint]
+    ) -> Generator[Progress, None, Stop | None]:
+        """`find_previous`, one update per item; it never moves the current step.
+
+        A crossing at step s needs s - 1, so step 0 is never one. The history
+        is replayed segment by segment, newest first; a segment's first state
+        is judged once the segment before it gives its "before".
         """
-        checks = [NONFINITE, *(bp for bp in breakpoints if bp.kind != "nonfinite")]
+        watch = Watch(breakpoints, self.relu_layers)
         end = self.step
         saved = sorted({**self._checkpoints, **self._pinned})
         starts = [s for s in saved if s < end]
+        done = 0
+        later: tuple[TrainState, Trace, tuple[frozenset[tuple[int, ...]], ...]] | None = None
         for start in reversed(starts):
             state = self._pinned.get(start) or self._checkpoints[start]
-            found: Stop | None = None
+            seen: list[tuple[TrainState, Trace, tuple[frozenset[tuple[int, ...]], ...]]] = []
             while state.step < end:
                 trace = self._compute_trace(state)
-                for bp in checks:
-                    if breakpoint_hit(bp, state, trace, self.relu_layers):
-                        detail = (
-                            describe_nonfinite(state, trace)
-                            if bp.kind == "nonfinite"
-                            else bp.describe()
-                        )
-                        found = Stop("breakpoint", state.step, bp, detail)
-                        break
+                seen.append((state, trace, watch.status(state, trace)))
                 state = self._next(state, trace)
-            if found is not None:
-                return found
+                done += 1
+                yield done, self.step
+            if later is not None:
+                seen.append(later)
+            for (_, _, before), (state, trace, now) in reversed(list(itertools.pairwise(seen))):
+                hit = watch.first_crossing(before, now, state, trace)
+                if hit is not None:
+                    return Stop.hit(hit)
+            later = seen[0]
             end = start
         return None
 
@@ -223,8 +294,35 @@ class Timeline:
         state = self.state_at(step)
         return state, self._compute_trace(state)
 
-    def edit(self, params: Params) -> None:
-        """Replace the current parameters (a branch): later history is discarded."""
+    def edit_weight(self, layer: int, j: int, k: int, value: float) -> bool:
+        """Set w_jk^(layer) at the current step: a branch, later history discarded.
+
+        False (and nothing changes) when the weight already has that value.
+        """
+        W = self._state.params.W[layer]
+        if W[j, k] == value and math.copysign(1, W[j, k]) == math.copysign(1, value):
+            return False
+        changed = np.array(W)
+        changed[j, k] = value
+        self._branch(self._state.params.replace(layer, W=changed))
+        self.edits.append(Edit(self.step, layer, j, k, value))
+        return True
+
+    def graft(self, params: Params) -> None:
+        """Replace all parameters at the current step (a branch with no edit record).
+
+        For states that come whole from elsewhere, such as a snapshot that
+        predates edit records; the history before this step stays the
+        scenario's own.
+        """
+        self._branch(params)
+        self.grafted_at = self.step
+
+    def _branch(self, params: Params) -> None:
+        """Pin `params` at the current step; the history after it is discarded."""
+        self.edits = [e for e in self.edits if e.step <= self.step]
+        if self.grafted_at is not None and self.grafted_at > self.step:
+            self.grafted_at = None
         state = TrainState(self.step, params, self._state.opt)
         step = self.step
         self._pinned = {s: p for s, p in self._pinned.items() if s < step}
@@ -235,7 +333,6 @@ class Timeline:
         self._fine_base = -1
         self._costs[step:] = np.nan
         self._frontier = step
-        self.branched_at = step
         self._state = state
         self._trace = None
 
@@ -273,11 +370,16 @@ class Timeline:
         if state.step % self._spacing == 0 and state.step not in self._checkpoints:
             self._add_checkpoint(state)
 
-    def _replay(self, state: TrainState, step: int, trace: Trace | None) -> None:
-        """Set the current state to `step` by updating forward from `state`."""
+    def _replaying(
+        self, state: TrainState, step: int, trace: Trace | None, total: int = 0
+    ) -> Generator[Progress, None, None]:
+        """Set the current state to `step` by updating forward from `state`; the
+        current state changes only at the end."""
+        total = total or step - state.step
         if state.step < step:
             current = trace if trace is not None else self._compute_trace(state)
             while state.step < step:
+                yield total - (step - state.step), total
                 state, current = self._step(state, current)
                 if state.step % self._spacing == 0 and state.step not in self._checkpoints:
                     self._add_checkpoint(state)
@@ -302,16 +404,21 @@ class Timeline:
             best = self._state
         return best
 
-    def _refine(self, base: TrainState, step: int) -> None:
-        """Keep states every ~sqrt(gap) steps from `base` up to `step`, for stepping back."""
+    def _refining(self, base: TrainState, step: int, total: int) -> Generator[Progress, None, None]:
+        """Keep states every ~sqrt(gap) steps from `base` up to `step`, for stepping back.
+
+        The fine states replace the old ones only when all are computed.
+        """
         stride = max(1, math.isqrt(step - base.step))
-        self._fine = {}
-        self._fine_base = base.step
+        fine: dict[int, TrainState] = {}
         state = base
         while state.step < step:
+            yield state.step - base.step, total
             state = self._next(state, self._compute_trace(state))
             if (state.step - base.step) % stride == 0:
-                self._fine[state.step] = state
+                fine[state.step] = state
+        self._fine = fine
+        self._fine_base = base.step
 
     def _add_checkpoint(self, state: TrainState) -> None:
         self._checkpoints[state.step] = state

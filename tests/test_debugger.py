@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from tui_helpers import SCENARIOS, XOR, divergent_scenario
 
-from bpdebug.debugger import Debugger, Phase, parse_breakpoint, phases
+from bpdebug.breakpoints import parse as parse_breakpoint
+from bpdebug.debugger import Debugger, Phase, phases
 from bpdebug.scenario import load_scenario
 from bpdebug.scenario.model import Breakpoint
 from bpdebug.timeline import Timeline

@@ -26,7 +26,7 @@ from conftest import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpdebug.conditions import dead_units, describe_nonfinite
+from bpdebug.breakpoints import dead_units, describe_nonfinite
 from bpdebug.engine import Trace
 from bpdebug.scenario.model import Breakpoint, Scenario
 from bpdebug.timeline import INITIAL_SPACING, Timeline
@@ -64,7 +64,7 @@ def straight_run(optimizer: str, steps: int = REF_STEPS) -> tuple[tuple[TrainSta
     t = Timeline(minibatch_scenario(optimizer))
     out = [(t.state, t.trace)]
     for _ in range(steps):
-        t.forward()
+        t.next()
         out.append((t.state, t.trace))
     return tuple(out)
 
@@ -163,7 +163,7 @@ def _walk(optimizer: str, budget: int | None, ops: list[tuple[str, int]]) -> Non
     t = Timeline(minibatch_scenario(optimizer), **({"memory_budget": budget} if budget else {}))
     for op, n in ops:
         if op == "forward" and t.step < REF_STEPS:
-            t.forward()
+            t.next()
         elif op == "back":
             before = t.step
             assert t.back() == (before > 0)
@@ -199,7 +199,7 @@ def test_back_at_zero_returns_false_and_stays() -> None:
     before = t.state
     assert t.back() is False
     assert t.step == 0 and t.state is before
-    t.forward()
+    t.next()
     assert t.back() is True and t.step == 0
     assert_same_state(t.state, before)
 
@@ -215,7 +215,7 @@ def test_costs_hold_each_visited_steps_cost() -> None:
     for step in range(40):
         cost = t.trace.cost  # reading the trace records its cost
         assert t.costs()[step] == cost
-        t.forward()
+        t.next()
     t.seek(120)
     _ = t.trace
     costs = t.costs()
@@ -250,7 +250,7 @@ def test_run_until_cost_below() -> None:
     assert stop.reason == "breakpoint" and stop.breakpoint == Breakpoint("cost_below", 0.2)
     assert stop.step == t.step and t.trace.cost < 0.2
     assert np.all(t.costs()[1 : stop.step] >= 0.2)  # the first step that qualifies
-    assert stop.detail == "cost < 0.2"
+    assert stop.detail == f"cost < 0.2: C = {t.trace.cost:.6g}"
 
 
 def test_run_until_step_and_max_steps() -> None:
@@ -298,18 +298,30 @@ def dead_unit_scenario() -> Scenario:
     )
 
 
-def test_run_until_dead_unit() -> None:
+def test_run_until_dead_unit_fires_only_when_a_unit_dies() -> None:
+    """Unit 2 of layer 1 is dead from step 0: `dead` has nothing new to report.
+
+    A breakpoint fires on the crossing (a unit that was alive dies), so a
+    unit dead from the start never stops a run; the stop names the unit.
+    """
     t = Timeline(dead_unit_scenario())
     np.testing.assert_array_equal(dead_units(t.trace, 1), [2])
     stop = t.run_until([Breakpoint("dead_unit")], max_steps=10)
-    assert (stop.reason, stop.step) == ("breakpoint", 1)  # tested on the new state
+    assert (stop.reason, stop.step) == ("steps", 10)
     np.testing.assert_array_equal(t.trace.a[1][2], [0.0, 0.0, 0.0, 0.0])
     np.testing.assert_array_equal(t.trace.dW[1][2], [0.0, 0.0])  # it cannot recover
+    # kill unit 0 of layer 1 by hand at step 10, then run again from step 9
+    params = t.state.params
+    b = np.array(params.b[1])
+    b[0] = -1.0  # with x in {0, 1}^2 and w_00 = w_01 = -1, z_0 <= -1 for every input
+    t.graft(params.replace(1, W=np.array([[-1.0, -1.0], *params.W[1][1:]]), b=b))
+    t.seek(9)
     stop = t.run_until([Breakpoint("dead_unit", layer=1)], max_steps=10)
-    assert (stop.reason, stop.step) == ("breakpoint", 2)
+    assert (stop.reason, stop.step) == ("breakpoint", 10)
+    assert stop.detail.startswith("dead: unit 0 of layer 1")
     # layer 2 is linear: its units are not relu and never count as dead
     stop = t.run_until([Breakpoint("dead_unit", layer=2)], max_steps=10)
-    assert (stop.reason, stop.step) == ("steps", 12)
+    assert (stop.reason, stop.step) == ("steps", 20)
 
 
 def diverging_scenario() -> Scenario:
@@ -390,7 +402,7 @@ SOLVED_XOR = make_params([[[20.0, 20.0], [-20.0, -20.0]], [[20.0, 20.0]]], [[-10
 
 @pytest.mark.parametrize("at", [0, 32, 5])
 def test_find_previous_sees_an_edited_state(at: int) -> None:
-    """After edit() at step k, find_previous examines the edited state at k, not the old one.
+    """After graft() at step k, find_previous examines the edited state at k, not the old one.
 
     Fails at checkpoint steps (0 and multiples of the spacing): find_previous
     starts each segment from `self._checkpoints.get(start) or self._pinned[start]`,
@@ -398,12 +410,13 @@ def test_find_previous_sees_an_edited_state(at: int) -> None:
     """
     t = Timeline(make_scenario())
     t.seek(at)
-    t.edit(SOLVED_XOR)
+    t.graft(SOLVED_XOR)
     for _ in range(3):
-        t.forward()
+        t.next()
     assert t.trace.cost < 1e-3
     stop = t.find_previous([Breakpoint("cost_below", 1e-3)])
-    assert stop is not None and stop.step == at + 2
+    # the cost crosses 1e-3 at the edited step itself; step 0 has no step before it
+    assert (stop.step if stop else None) == (at or None)
 
 
 # -- edit: branching -------------------------------------------------------------------
@@ -426,18 +439,18 @@ def test_edit_branches_history(optimizer: str, k: int) -> None:
     t.seek(k)
     old = t.state
     edited = old.params.replace(1, W=old.params.W[1] * 1.5)
-    t.edit(edited)
+    t.graft(edited)
     assert t.branched_at == k and t.step == k and t.frontier == k
     assert t.state.params is edited and t.state.opt is old.opt
     want = straight_from(Trainer(scenario), TrainState(k, edited, old.opt), 40)
     for i in range(1, 41):
-        t.forward()
+        t.next()
         assert_same_state(t.state, want[i])
     # back below k, then forward again past k: the edit is replayed, not the old history
     t.seek(k - 3)
     assert_same_state(t.state, straight_run(optimizer)[k - 3][0])
     for i in range(-2, 12):
-        t.forward()
+        t.next()
         expected = straight_run(optimizer)[k + i][0] if i < 0 else want[i]
         assert_same_state(t.state, expected)
     t.seek(0)
@@ -451,7 +464,7 @@ def test_edit_drops_the_old_future_from_costs() -> None:
     t = Timeline(make_scenario())
     t.seek(20)
     t.seek(10)
-    t.edit(SOLVED_XOR)
+    t.graft(SOLVED_XOR)
     assert t.costs().shape == (11,)
     assert t.trace.cost < 1e-3
     assert t.costs()[10] == t.trace.cost
@@ -465,7 +478,7 @@ def test_costs_right_after_edit_are_not_stale() -> None:
     """
     t = Timeline(make_scenario())
     old_cost = t.trace.cost
-    t.edit(SOLVED_XOR)
+    t.graft(SOLVED_XOR)
     assert t.costs()[0] != old_cost
 
 

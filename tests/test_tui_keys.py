@@ -171,11 +171,14 @@ async def test_c_stops_at_the_first_step_below_a_cost_breakpoint(tmp_path):
         assert d.trace.cost < 0.05
         assert "cost < 0.05" in d.paused
         assert "cost < 0.05" in status(app)
-        assert (f"stopped at step {stop}: cost < 0.05", "information") in notes
+        assert (
+            f"stopped at step {stop}: cost < 0.05: C = {d.trace.cost:.6g}",
+            "information",
+        ) in notes
     check = fresh_timeline()
     check.seek(stop - 1)
     assert check.trace.cost >= 0.05
-    check.forward()
+    check.next()
     assert check.trace.cost == d.trace.cost
 
 
@@ -190,7 +193,7 @@ async def test_c_pauses_on_nan_or_inf_and_N_still_works(tmp_path):
         stop = d.step
         assert stop > 0
         assert "NaN" in d.paused or "inf" in d.paused
-        assert f"paused: {d.paused}" in status(app)
+        assert f"│ {d.paused}" in status(app)
         assert any(severity == "error" and d.paused in text for text, severity in notes)
         await pilot.press("N")  # rewind to the last finite step
         assert d.step == stop - 1

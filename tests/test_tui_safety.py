@@ -36,7 +36,8 @@ from tui_helpers import REPO, WIDE, XOR, record_notifications, wait_until, xor_a
 
 import bpdebug.export
 import bpdebug.tui.exporting
-from bpdebug.debugger import MAX_STEP, parse_breakpoint
+from bpdebug.breakpoints import MAX_STEP
+from bpdebug.breakpoints import parse as parse_breakpoint
 from bpdebug.export import export
 from bpdebug.scenario import load_scenario
 from bpdebug.scenario.model import Breakpoint

@@ -244,7 +244,7 @@ async def test_learning_rate_100_pauses_on_the_first_nonfinite_step_and_rewinds(
         assert found, f"pause reason {d.paused!r} does not name NaN/inf and where"
         if found[3] is not None:
             assert d.layer == int(found[3])  # the layer named is the one selected
-        assert f"paused: {d.paused}" in status(app)
+        assert f"│ {d.paused}" in status(app)
         assert not (d.trace.all_finite() and d.params.all_finite())
         # The cost plot survives an inf/NaN cost and draws only finite points.
         plot = app.screen.query_one("#cost", CostPlot)
@@ -321,18 +321,16 @@ class Edit:
 
 
 def straight_replay(path: Path, edits: list[Edit], step: int) -> tuple[Timeline, np.ndarray]:
-    """A fresh Timeline of `path` moved to `step` by forward() alone, making each edit at
+    """A fresh Timeline of `path` moved to `step` by next() alone, making each edit at
     its step in the order it was made; and the costs C of steps 0..step on the way."""
     timeline = Timeline(load_scenario(path))
     costs = []
     for s in range(step + 1):
         if s:
-            timeline.forward()
+            timeline.next()
         for e in edits:
             if e.step == s:
-                W = np.array(timeline.state.params.W[e.layer])
-                W[e.j, e.k] = e.value
-                timeline.edit(timeline.state.params.replace(e.layer, W=W))
+                timeline.edit_weight(e.layer, e.j, e.k, e.value)
         costs.append(timeline.trace.cost)
     return timeline, np.array(costs)
 

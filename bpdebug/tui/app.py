@@ -32,7 +32,10 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Static, TabbedContent
 
-from bpdebug.debugger import BREAKPOINT_SYNTAX, Debugger, parse_breakpoint, parse_number
+from bpdebug.breakpoints import SYNTAX as BREAKPOINT_SYNTAX
+from bpdebug.breakpoints import parse as parse_breakpoint
+from bpdebug.breakpoints import parse_number
+from bpdebug.debugger import Debugger
 from bpdebug.scenario.limits import BREAKPOINTS
 from bpdebug.text import printable
 from bpdebug.timeline import Stop

@@ -150,7 +150,7 @@ def status_text(debugger: Debugger, running: bool) -> Text:
         text.append(" │ running (c pauses)", style="bold green")
     elif debugger.paused:
         bad = "NaN" in debugger.paused or "inf" in debugger.paused
-        text.append(f" │ paused: {debugger.paused}", style="bold red" if bad else "bold yellow")
+        text.append(f" │ {debugger.paused}", style="bold red" if bad else "bold yellow")
     if timeline.branched_at is not None:
         text.append(f" │ branched at step {timeline.branched_at}", style="bold magenta")
     parts = [

@@ -50,7 +50,7 @@ def open_timeline(arg: str) -> tuple[Timeline, str]:
     )
     if same:
         return timeline, f"reopened {path} at step {step}"
-    timeline.edit(Params(W, b))
+    timeline.graft(Params(W, b))
     return timeline, (
         f"reopened {path} at step {step}: its parameters differ from the scenario's own "
         "history (it was edited), so they start a branch here"
