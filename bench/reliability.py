@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,6 +90,22 @@ def timing(cls: type, name: str) -> Iterator[list[tuple[float, float]]]:
             delattr(cls, name)
 
 
+_PROBED: weakref.WeakKeyDictionary[BpdebugApp, list[float]] = weakref.WeakKeyDictionary()
+"""The apps being probed, and where their marks go."""
+_watch_view = MainScreen.watch_view
+
+
+def _marked_watch_view(screen: MainScreen, view: Any) -> None:
+    """MainScreen.watch_view, then a mark for the probe of its app (the view was filled)."""
+    _watch_view(screen, view)
+    marks = _PROBED.get(screen.bpapp)
+    if marks is not None:
+        marks.append(time.perf_counter())
+
+
+MainScreen.watch_view = _marked_watch_view  # type: ignore[method-assign,assignment]
+
+
 class Probe:
     """Timestamps of an app's painted frames and of the moments its view was filled."""
 
@@ -106,15 +123,7 @@ class Probe:
                 renderable.render_segments(console)  # what a real terminal would cost
             self.paints.append(time.perf_counter())
 
-        refresh_view = app.refresh_view
-
-        def filled(matrices: bool = True) -> None:
-            refresh_view(matrices)
-            if isinstance(app.screen, MainScreen):
-                self.marks.append(time.perf_counter())
-
-        setattr(app, "_display", painted)  # noqa: B010 - instance hook on a method
-        setattr(app, "refresh_view", filled)  # noqa: B010
+        _PROBED[app] = self.marks
 
     def key_to_frame(self, since: float) -> float:
         """Seconds from `since` to the first paint after the first fill at or after it."""
@@ -205,7 +214,7 @@ async def long_run(
             # training runs (up to a second per wait): press in a task, measure meanwhile.
             press = asyncio.create_task(pilot.press("c"))  # play every update up to N
             next_mark = every
-            while app.running or d.step < updates:
+            while app.main.running or d.step < updates:
                 if not app.is_running:
                     raise RuntimeError(f"the app stopped at step {d.step}")
                 await asyncio.sleep(0.05)

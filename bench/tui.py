@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -88,12 +89,28 @@ class BareApp(App[None]):
         self.marks.append(time.perf_counter())
 
 
+_PROBED: weakref.WeakKeyDictionary[App[Any], list[float]] = weakref.WeakKeyDictionary()
+"""The apps being probed, and where their marks go."""
+_watch_view = MainScreen.watch_view
+
+
+def _marked_watch_view(screen: MainScreen, view: Any) -> None:
+    """MainScreen.watch_view, then a mark for the probe of its app (the view was filled)."""
+    _watch_view(screen, view)
+    marks = _PROBED.get(screen.app)
+    if marks is not None:
+        marks.append(time.perf_counter())
+
+
+MainScreen.watch_view = _marked_watch_view  # type: ignore[method-assign,assignment]
+
+
 class Probe:
     """Timestamps of an app's painted frames and of the moments its view was filled.
 
     `paints`: after each compositor update reached `App._display` (and was
     encoded for the terminal). `marks`: for bpdebug, after each
-    `refresh_view` on the main screen; for the bare app, its own marks.
+    `watch_view` on the main screen; for the bare app, its own marks.
     """
 
     def __init__(self, app: App[Any]) -> None:
@@ -113,14 +130,7 @@ class Probe:
 
         setattr(app, "_display", painted)  # noqa: B010 - instance hook on a method
         if isinstance(app, BpdebugApp):
-            refresh_view = app.refresh_view
-
-            def filled(matrices: bool = True) -> None:
-                refresh_view(matrices)
-                if isinstance(app.screen, MainScreen):
-                    self.marks.append(time.perf_counter())
-
-            setattr(app, "refresh_view", filled)  # noqa: B010
+            _PROBED[app] = self.marks
 
     def first_paint_after(self, since: float) -> float:
         """Time of the first paint that follows the first mark at or after `since`."""
@@ -244,7 +254,7 @@ async def continue_rate(seconds: float) -> dict[str, float]:
             elapsed = time.perf_counter() - t0
             await pilot.press("c")
             deadline = time.monotonic() + 10
-            while app.running and time.monotonic() < deadline:
+            while app.main.running and time.monotonic() < deadline:
                 await asyncio.sleep(0.01)
             frames = sum(t0 <= p <= t0 + elapsed for p in probe.paints)
     return {

@@ -113,6 +113,8 @@ class Timeline:
         """Layers whose units can die (relu)."""
         self.edits: list[Edit] = []
         """The weights set by hand in this history, oldest first."""
+        self.revision = 0
+        """Counts changes of the current state (a move or a branch): a screen redraws on it."""
         self.grafted_at: int | None = None
         """The step whose parameters were replaced whole (`graft`), if any."""
 
@@ -335,6 +337,7 @@ class Timeline:
         self._frontier = step
         self._state = state
         self._trace = None
+        self.revision += 1
 
     # -- internals --------------------------------------------------------
     def _compute_trace(self, state: TrainState) -> Trace:
@@ -363,6 +366,7 @@ class Timeline:
         return new, new_trace
 
     def _set(self, state: TrainState, trace: Trace | None = None) -> None:
+        self.revision += 1
         self._state = state
         self._trace = trace
         if state.step > self._frontier:

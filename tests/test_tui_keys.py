@@ -33,8 +33,8 @@ from bpdebug.scenario.model import Breakpoint
 from bpdebug.timeline import Timeline
 from bpdebug.tui import build_app
 from bpdebug.tui.app import BpdebugApp
+from bpdebug.tui.dialogs import BreakpointsScreen, HelpScreen, PromptScreen, TextScreen
 from bpdebug.tui.panes import matrix_panes
-from bpdebug.tui.screens import BreakpointsScreen, HelpScreen, PromptScreen, TextScreen
 from bpdebug.tui.widgets.costplot import CostPlot
 from bpdebug.tui.widgets.matrix import MatrixView
 
@@ -55,7 +55,7 @@ def jump(app: BpdebugApp, step: int, layer: int | None = None, j: int = 0, k: in
     d.goto(step)
     d.select_layer(d.layer if layer is None else layer)
     d.j, d.k = j, k
-    app.refresh_view()
+    app.main.sync()
 
 
 # --- stepping: s S n N ----------------------------------------------------------
@@ -107,10 +107,10 @@ async def test_S_steps_back_across_the_step_boundary_and_stops_at_the_start(tmp_
         for _ in range(5):
             await pilot.press("S")  # back through backward 1, 2, cost, forward 2, 1
         assert (d.step, d.phase_index, d.phase.kind, d.phase.layer) == (0, 0, "forward", 1)
-        assert app.check_action("step_back", ()) is None
+        assert app.main.check_action("step_back", ()) is None
         await pilot.press("S")  # greyed out: nothing moves
         assert (d.step, d.phase_index) == (0, 0)
-        assert app.check_action("step_into", ()) is True
+        assert app.main.check_action("step_into", ()) is True
 
 
 async def test_n_and_N_move_whole_updates_keeping_the_phase(tmp_path):
@@ -118,13 +118,13 @@ async def test_n_and_N_move_whole_updates_keeping_the_phase(tmp_path):
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         d = app.debugger
-        assert app.check_action("rewind", ()) is None
+        assert app.main.check_action("rewind", ()) is None
         await pilot.press("N")  # greyed out at step 0
         assert d.step == 0
         await pilot.press("s", "s")  # step 1, forward layer 2
         await pilot.press("n")  # step 2, still forward layer 2
         assert (d.step, d.phase.kind, d.phase.layer) == (2, "forward", 2)
-        assert app.check_action("rewind", ()) is True
+        assert app.main.check_action("rewind", ()) is True
         await pilot.press("N")  # step 1, still forward layer 2
         assert (d.step, d.phase.kind, d.phase.layer) == (1, "forward", 2)
         want = fresh_timeline()
@@ -141,17 +141,17 @@ async def test_c_runs_in_a_worker_and_c_again_pauses(tmp_path):
     async with app.run_test(size=WIDE) as pilot:
         d = app.debugger
         await pilot.press("c")  # start training
-        assert app.running
-        assert app.check_action("next", ()) is None
-        assert app.check_action("continue", ()) is True
+        assert app.main.running
+        assert app.main.check_action("next", ()) is None
+        assert app.main.check_action("continue", ()) is True
         assert "running" in status(app)
         await pilot.press("c")  # pause
         await wait_stopped(pilot, app)
         assert d.step > 0
-        assert not app.running
+        assert not app.main.running
         assert d.paused == "paused"
         assert "paused" in status(app)
-        assert app.check_action("next", ()) is True
+        assert app.main.check_action("next", ()) is True
 
 
 async def test_c_stops_at_the_first_step_below_a_cost_breakpoint(tmp_path):
@@ -216,7 +216,7 @@ async def test_C_goes_back_to_the_previous_breakpoint_hit(tmp_path):
         assert "breakpoint step 5" in status(app)
         await pilot.press("C")  # nothing before step 5
         assert d.step == 5
-        assert ("no earlier breakpoint hit", "warning") in notes
+        assert ("no breakpoint crossing before step 5", "warning") in notes
 
 
 async def test_quit_while_training_stops_the_training_thread(tmp_path):
@@ -227,17 +227,18 @@ async def test_quit_while_training_stops_the_training_thread(tmp_path):
     returns to the shell.
     """
     app = xor_app(tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("c")  # start training
+        main = app.main
+        assert main.running
+        await pilot.press("q")  # quit while it runs
     try:
-        async with app.run_test(size=WIDE) as pilot:
-            await pilot.press("c")  # start training
-            assert app.running
-            await pilot.press("q")  # quit while it runs
         await asyncio.sleep(0.1)
         before = app.debugger.step
         await asyncio.sleep(0.3)
         assert app.debugger.step == before, "the training thread kept running after quit"
     finally:
-        app._pause_requested = True  # stop a leaked thread so that pytest can exit
+        main._pause_requested = True  # stop a leaked thread so that pytest can exit
 
 
 # --- dialogs: g b w ---------------------------------------------------------------
@@ -308,7 +309,7 @@ async def test_w_edits_the_selected_weight_and_branches(tmp_path):
         await pilot.press(*"0.75", "enter")  # the new value
         assert d.params.W[1][1, 1] == 0.75
         assert d.timeline.branched_at == 3
-        assert "branched" in status(app)
+        assert "edited at step 3" in status(app)
         await pilot.press("n")  # the next update starts from the edited weight
         assert d.step == 4
         assert d.params.W[1][1, 1] != 0.75
@@ -437,7 +438,7 @@ async def test_d_shows_the_change_since_the_step_before_or_the_mark(tmp_path):
     W = [np.array(want.state_at(s).params.W[2]) for s in range(4)]
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("d")  # diff on, at step 0: nothing to compare with
-        assert app.diff
+        assert app.main.diff
         assert view(app, "W").values is None
         assert "no earlier step" in view(app, "W").placeholder
         await pilot.press("n")  # step 1
@@ -447,7 +448,7 @@ async def test_d_shows_the_change_since_the_step_before_or_the_mark(tmp_path):
         assert np.array_equal(view(app, "W").values, W[3] - W[1])
         assert "vs step 1" in view(app, "W").note
         await pilot.press("d")  # diff off
-        assert not app.diff
+        assert not app.main.diff
         assert np.array_equal(view(app, "W").values, W[3])
 
 
@@ -500,10 +501,10 @@ async def test_h_toggles_the_heatmap_and_l_the_log_scale(tmp_path):
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("h")  # heatmap on
-        assert app.heatmap
+        assert app.main.heatmap
         assert all(v.heatmap for v in app.screen.query(MatrixView))
         await pilot.press("h")  # numbers again
-        assert not app.heatmap
+        assert not app.main.heatmap
         assert not any(v.heatmap for v in app.screen.query(MatrixView))
         jump(app, 2)  # three costs to plot
         await pilot.pause()
@@ -511,10 +512,10 @@ async def test_h_toggles_the_heatmap_and_l_the_log_scale(tmp_path):
         costs = app.debugger.timeline.costs()
         assert plot.drawn_y == pytest.approx(costs)
         await pilot.press("l")  # log scale on
-        assert app.log_scale
+        assert app.main.log_scale
         assert plot.drawn_y == pytest.approx(np.log10(costs))
         await pilot.press("l")  # off
-        assert not app.log_scale
+        assert not app.main.log_scale
         assert plot.drawn_y == pytest.approx(costs)
 
 
@@ -522,18 +523,18 @@ async def test_v_cycles_the_selected_pane_and_y_copies_it(tmp_path):
     """v moves the selection dW -> db -> W; the selected view is marked and y copies it."""
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
-        assert app.pane == "dW"
+        assert app.main.pane == "dW"
         await pilot.press("v")  # db
-        assert app.pane == "db"
+        assert app.main.pane == "db"
         await pilot.press("v")  # W
-        assert app.pane == "W"
+        assert app.main.pane == "W"
         marked = [v.id for v in app.screen.query(MatrixView) if v.has_class("-selected-pane")]
         assert marked == ["m-W"]
         await pilot.press("y")  # copy W^(2)
         assert np.array_equal(eval(app.clipboard, {"np": np}), app.debugger.params.W[2])
         for _ in range(4):
             await pilot.press("v")  # z, a, delta, dW
-        assert app.pane == "dW"
+        assert app.main.pane == "dW"
 
 
 # --- help, palette, quit ------------------------------------------------------------

@@ -44,8 +44,9 @@ from bpdebug.scenario.model import Breakpoint
 from bpdebug.timeline import Timeline
 from bpdebug.tui import build_app
 from bpdebug.tui.app import BpdebugApp
+from bpdebug.tui.dialogs import MAX_INPUT, BreakpointsScreen, PromptScreen, TextScreen
 from bpdebug.tui.exporting import export_all
-from bpdebug.tui.screens import MAX_INPUT, BreakpointsScreen, PromptScreen, TextScreen
+from bpdebug.tui.main import MainScreen
 
 SCRIPT = Path(sys.executable).parent / "bpdebug"
 """The console script installed beside this interpreter."""
@@ -330,7 +331,7 @@ async def test_a_crash_inside_the_app_sets_return_code_1(tmp_path, monkeypatch):
     def crash(self: BpdebugApp) -> None:
         raise RuntimeError("a bug inside the app")
 
-    monkeypatch.setattr(BpdebugApp, "action_mark", crash)
+    monkeypatch.setattr(MainScreen, "action_mark", crash)
     app = xor_app(tmp_path)
     with pytest.raises(RuntimeError, match="a bug inside the app"):
         async with app.run_test(size=WIDE) as pilot:
@@ -340,12 +341,12 @@ async def test_a_crash_inside_the_app_sets_return_code_1(tmp_path, monkeypatch):
 
 CRASHING_CLI = """
 import sys
-from bpdebug.tui.app import BpdebugApp
+from bpdebug.tui.main import MainScreen
 
 def crash(self):
     raise RuntimeError("a bug inside the app")
 
-BpdebugApp.action_mark = crash
+MainScreen.action_mark = crash
 from bpdebug.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -48,7 +48,7 @@ from bpdebug.scenario import load_scenario
 from bpdebug.scenario.model import Breakpoint
 from bpdebug.timeline import Timeline
 from bpdebug.tui.app import MIN_SIZE, NARROW_HEIGHT, NARROW_WIDTH, BpdebugApp
-from bpdebug.tui.screens import PromptScreen
+from bpdebug.tui.dialogs import PromptScreen
 from bpdebug.tui.widgets.costplot import CostPlot
 from bpdebug.tui.widgets.matrix import MatrixView
 
@@ -124,7 +124,7 @@ async def test_resizing_repeatedly_while_c_trains_never_crashes(tmp_path):
                 await resize(pilot, app, width, height)
                 where = f"cycle {cycle} at {width}x{height}"
                 assert alive(app), where
-                assert app.running, where
+                assert app.main.running, where
                 if width < MIN_SIZE[0] or height < MIN_SIZE[1]:
                     assert too_small(app), where
                 else:

@@ -84,6 +84,6 @@ async def wait_until(
 
 async def wait_stopped(pilot: Pilot[Any], app: BpdebugApp, timeout: float = 10.0) -> None:
     """Wait for the training worker (`c`) to stop and the screen to catch up."""
-    await wait_until(pilot, lambda: not app.running, timeout)
+    await wait_until(pilot, lambda: not app.main.running, timeout)
     await app.workers.wait_for_complete()
     await pilot.pause()

@@ -137,22 +137,31 @@ def chain_text(debugger: Debugger) -> Text:
     return text
 
 
-def status_text(debugger: Debugger, running: bool) -> Text:
-    """The status line: step, why the run paused, cost, |grad|, lr, epoch, phase.
+def status_text(debugger: Debugger, running: bool, busy: str = "") -> Text:
+    """The status line: step, what runs or why it stopped, cost, |grad|, lr, epoch, phase.
 
     What a person must not miss comes first, so a narrow terminal cuts
     only the end.
     """
     timeline = debugger.timeline
-    trace = debugger.trace
     text = Text(f" step {debugger.step}")
-    if running:
+    if busy:
+        text.append(f" │ {busy}", style="bold green")
+    elif running:
         text.append(" │ running (c pauses)", style="bold green")
     elif debugger.paused:
         bad = "NaN" in debugger.paused or "inf" in debugger.paused
         text.append(f" │ {debugger.paused}", style="bold red" if bad else "bold yellow")
-    if timeline.branched_at is not None:
+    edits = timeline.edits
+    if edits:
+        steps = sorted({e.step for e in edits})
+        where = ", ".join(map(str, steps[:3])) + (", …" if len(steps) > 3 else "")
+        text.append(f" │ edited at step {where}", style="bold magenta")
+    elif timeline.branched_at is not None:
         text.append(f" │ branched at step {timeline.branched_at}", style="bold magenta")
+    if busy:
+        return text
+    trace = debugger.trace
     parts = [
         f"cost {fmt(trace.cost)}" if debugger.known("cost", 0) else "cost …",
         f"|grad| {fmt(trace.total_grad_norm())}" if debugger.known("db", 1) else "|grad| …",

@@ -68,8 +68,12 @@ def _as_rows(values: NDArray[np.float64]) -> NDArray[np.float64]:
     return values.reshape(-1, 1)
 
 
-class MatrixView(ScrollView, can_focus=True):
-    """One matrix in the diverging colour scale; scrolls with the keyboard when focused."""
+class MatrixView(ScrollView, can_focus=False):
+    """One matrix in the diverging colour scale; it scrolls to keep the selected cell in view.
+
+    It never takes focus: the arrow keys select a unit and a weight (the
+    screen's keys), and the mouse wheel still scrolls.
+    """
 
     def __init__(
         self,

@@ -1,0 +1,318 @@
+"""The debugger's main screen: one action per key of keys.py.
+
+Each action changes the Debugger under the app's lock and then `sync`s the
+screen's view; motions through time go through `move`, which hands
+anything slow to a worker. Messages say exactly what happened, in the
+shortest true sentence.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from textual import work
+from textual.widgets import TabbedContent
+
+from bpdebug.breakpoints import parse_number
+from bpdebug.timeline import Progress, Stop
+from bpdebug.tui.dialogs import (
+    BreakpointsScreen,
+    ConfirmScreen,
+    HelpScreen,
+    PromptScreen,
+    TextScreen,
+)
+from bpdebug.tui.panes import matrix_panes, numpy_literal
+from bpdebug.tui.session import MIN_SIZE as MIN_SIZE
+from bpdebug.tui.session import NARROW_HEIGHT as NARROW_HEIGHT
+from bpdebug.tui.session import NARROW_WIDTH as NARROW_WIDTH
+from bpdebug.tui.session import SessionScreen
+from bpdebug.tui.view import PANES
+
+T = TypeVar("T")
+
+FAR_UPDATES = 10_000
+"""A go-to that replays more updates than this past the computed history asks first."""
+
+
+def _call(function: Callable[[], T]) -> Generator[Progress, None, T]:
+    """A quick motion as a generator, so every motion takes the same path."""
+    yield from ()
+    return function()
+
+
+class MainScreen(SessionScreen):
+    """The debugger's screen: what each key does."""
+
+    # -- moving through time ------------------------------------------------
+    def action_step_into(self) -> None:
+        """s: one phase forward."""
+        self.move("stepping", _call(self.debugger.step_into))
+
+    def action_step_back(self) -> None:
+        """S: one phase back."""
+        self.move("stepping back: replaying", self.debugger.stepping_back())
+
+    def action_next(self) -> None:
+        """n: one whole update forward."""
+        self.move("next", _call(self.debugger.next))
+
+    def action_rewind(self) -> None:
+        """N: one whole update back."""
+        self.move("rewinding: replaying", self.debugger.rewinding())
+
+    def action_goto(self) -> None:
+        """g: ask for a step and go there (asking first if it is far past the history)."""
+        debugger = self.debugger
+
+        def answered(answer: str | None) -> None:
+            if answer is None:
+                return
+            step = debugger.parse_goto(answer)
+            with self.debugger_lock:
+                frontier = debugger.timeline.frontier
+                seconds = self._seconds_per_update()
+            ahead = step - frontier
+            if ahead <= FAR_UPDATES:
+                self._go(step)
+                return
+            question = (
+                f"step {step:,} is {ahead:,} updates past the furthest step computed"
+                f" ({frontier:,}): about {_duration(ahead * seconds)} of replay."
+                "\nesc cancels it at any time."
+            )
+            self.app.push_screen(
+                ConfirmScreen(question, yes="replay", no="stay"),
+                lambda yes: self._go(step) if yes else None,
+            )
+
+        self.app.push_screen(
+            PromptScreen(
+                "go to step",
+                f"now at step {debugger.step:,}; computed up to {debugger.timeline.frontier:,}",
+                str(debugger.step),
+                debugger.parse_goto,
+            ),
+            answered,
+        )
+
+    def _go(self, step: int) -> None:
+        self.move("replaying", self.debugger.going_to(step))
+
+    def _seconds_per_update(self) -> float:
+        """One update's time, measured on three from the current state (nothing is kept)."""
+        timeline = self.debugger.timeline
+        trainer, state, trace = timeline.trainer, timeline.state, timeline.trace
+        started = time.perf_counter()
+        for _ in range(3):
+            state, trace = trainer.step(state, trace)
+        return (time.perf_counter() - started) / 3
+
+    def action_reverse_continue(self) -> None:
+        """C: back to the latest earlier step where a breakpoint was crossed."""
+
+        def done(stop: Stop | None) -> None:
+            if stop is None:
+                self.notify(
+                    f"no breakpoint crossing before step {self.debugger.step}", severity="warning"
+                )
+            else:
+                self.notify(f"back at step {stop.step}: {stop.detail}")
+
+        self.move("searching back", self.debugger.reversing(), done)
+
+    # -- selection (works while training runs) --------------------------------
+    def action_unit(self, delta: int) -> None:
+        """↑/↓: select unit j."""
+        self.debugger.move_unit(delta)
+        self.sync()
+
+    def action_input(self, delta: int) -> None:
+        """←/→: select unit k of the layer before (the weight w_jk)."""
+        self.debugger.move_input(delta)
+        self.sync()
+
+    def action_layer(self, delta: int) -> None:
+        """tab/shift+tab: select the next/previous layer."""
+        depth = self.debugger.depth
+        self.debugger.select_layer((self.debugger.layer - 1 + delta) % depth + 1)
+        self.sync()
+
+    def action_example(self, delta: int) -> None:
+        """x/X: the whole batch, or one example (one column)."""
+        with self.debugger_lock:
+            self.debugger.cycle_example(delta)
+        self.sync()
+
+    def action_next_pane(self) -> None:
+        """v: select the next matrix pane."""
+        self.pane = PANES[(PANES.index(self.pane) + 1) % len(PANES)]
+        self.sync()
+
+    def action_heatmap(self) -> None:
+        """h: numbers or heatmap."""
+        self.heatmap = not self.heatmap
+        self.sync()
+
+    def action_diff(self) -> None:
+        """d: show the change since the step before (or the marked step)."""
+        self.diff = not self.diff
+        self.sync()
+
+    def action_mark(self) -> None:
+        """m: mark this step for `d`."""
+        self.debugger.mark = self.debugger.step
+        self.notify(f"marked step {self.debugger.step}: d compares with it")
+        self.sync()
+
+    def action_log_scale(self) -> None:
+        """l: log scale for the cost plot."""
+        self.log_scale = not self.log_scale
+        self.sync()
+
+    def action_show_tab(self, tab: str) -> None:
+        """1-4: switch tabs when the screen is narrow."""
+        for tabs in self.query("#tabs").results(TabbedContent):
+            if tabs.query(f"#{tab}"):
+                tabs.active = tab
+
+    # -- tools ----------------------------------------------------------------
+    def action_help(self) -> None:
+        """?: keys and notation."""
+        self.app.push_screen(HelpScreen())
+
+    def action_breakpoints(self) -> None:
+        """b: add or remove breakpoints (a run in progress follows each change)."""
+        current = tuple(self.debugger.breakpoints)
+        self.app.push_screen(BreakpointsScreen(current, self.debugger.depth))
+
+    def action_copy(self) -> None:
+        """y: copy the selected matrix as a NumPy literal (OSC 52 works over SSH)."""
+        with self.debugger_lock:
+            pane = matrix_panes(self.debugger, diff=self.diff)[self.pane]
+        if pane.values is None:
+            self.notify(f"{pane.title} is not computed yet", severity="warning")
+            return
+        self.app.copy_to_clipboard(numpy_literal(pane.values))
+        self.notify(f"copied {pane.title} ({'x'.join(map(str, pane.values.shape))})")
+
+    def action_edit(self) -> None:
+        """w: set the selected weight; the history after this step is discarded (a branch)."""
+        debugger = self.debugger
+        l, j, k, step = debugger.layer, debugger.j, debugger.k, debugger.step
+        current = float(debugger.params.W[l][j, k])
+        name = f"w_{j}{k}^({l})"
+
+        def answered(answer: str | None) -> None:
+            if answer is None:
+                return
+            value = parse_number(answer)
+            with self.debugger_lock:
+                changed = debugger.edit_weight(value)
+            if not changed:
+                self.notify(f"{name} is already {value!r}: nothing changed")
+                return
+            self.notify(f"{name} = {value!r} at step {step}: history branches here")
+            self.sync()
+
+        self.app.push_screen(
+            PromptScreen(
+                f"edit {name} at step {step}",
+                "later steps are computed again from the new value",
+                repr(current),
+                parse_number,
+            ),
+            answered,
+        )
+
+    def action_gradcheck(self) -> None:
+        """k: gradient check of the current state against finite differences."""
+        self.busy = "checking gradients · esc cancels"
+        self._gradcheck()
+
+    @work(thread=True, exclusive=True, group="check")
+    def _gradcheck(self) -> None:
+        from textual.worker import get_current_worker
+
+        from bpdebug.engine import check_gradients
+        from bpdebug.report import gradcheck_lines
+
+        with self.debugger_lock:
+            timeline = self.debugger.timeline
+            trace = timeline.trace
+            network, params, step = timeline.trainer.network, timeline.state.params, timeline.step
+            name = timeline.scenario.name
+        result = check_gradients(network, params, trace.a[0], trace.Y)
+        if get_current_worker().is_cancelled or self.bpapp.leaving:
+            return
+        lines = gradcheck_lines(result, params, name, step)
+        verdict = _verdict(result)
+        self.app.call_from_thread(self._checked, f"gradient check at step {step}: {verdict}", lines)
+
+    def _checked(self, title: str, lines: list[str]) -> None:
+        self.busy = ""
+        self.sync()
+        self.app.push_screen(TextScreen(title, "\n".join(lines)))
+
+    def action_export(self) -> None:
+        """e: JSON + NPZ + Markdown snapshots and an SVG screenshot, never overwriting."""
+        self._export(self.app.export_screenshot())
+
+    @work(thread=True, group="export")
+    def _export(self, svg: str) -> None:
+        from bpdebug.tui.exporting import export_all
+
+        folder: Path = self.bpapp.export_dir
+        try:
+            with self.debugger_lock:
+                written = export_all(self.debugger.timeline, folder, svg)
+                edits = tuple(self.debugger.timeline.edits)
+        except OSError as error:
+            self.app.call_from_thread(
+                self.notify, f"export failed: {error}", severity="error", timeout=10
+            )
+            return
+        self.bpapp.exported = written
+        self.bpapp.exported_edits = edits
+        names = ", ".join(p.name for p in written)
+        self.app.call_from_thread(self.notify, f"exported to {written[0].parent}/: {names}")
+
+    async def action_quit(self) -> None:
+        """q: leave; asks first when an edited branch has not been exported."""
+        edits = tuple(self.debugger.timeline.edits)
+        if not edits or edits == self.bpapp.exported_edits:
+            self.bpapp.leave()
+            return
+        steps = ", ".join(str(s) for s in sorted({e.step for e in edits}))
+        self.app.push_screen(
+            ConfirmScreen(
+                f"quit? this history was edited (step {steps}) and not exported since;"
+                " e exports it.",
+                yes="quit",
+                no="stay",
+            ),
+            lambda yes: self.bpapp.leave() if yes else None,
+        )
+
+
+def _verdict(result: Any) -> str:
+    """The gradient check in the shortest true sentence."""
+    bands = {check.layer: check.band for check in result.layers}
+    if all(band == "good" for band in bands.values()):
+        return f"all {len(bands)} layers good"
+    named = [
+        f"layer {l} {b.upper() if b == 'wrong' else b}" for l, b in bands.items() if b != "good"
+    ]
+    return ", ".join(named) + (", the rest good" if len(named) < len(bands) else "")
+
+
+def _duration(seconds: float) -> str:
+    """``40 s``, ``12 min``, ``18 h``."""
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"

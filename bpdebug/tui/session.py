@@ -1,0 +1,353 @@
+"""The machinery of the debugger's screen: its layout, its view, and the long work.
+
+`MainScreen` (main.py) adds the actions, one per key. Keys come from the
+table in keys.py; a dialog pushed on top takes them out of the chain by
+itself. Every action changes the Debugger (under the app's lock) and then
+`sync`s the reactive `view`, from which the panes redraw.
+
+Nothing slow runs on the event loop. A motion through time (`s`, `S`, `n`,
+`N`, `g`, `C`, the replay after `w`, reopening a snapshot) is a generator
+of (done, total) updates: the screen runs it for up to `SYNC_BUDGET`
+seconds at once, and if it is not done by then a worker thread finishes it
+in chunks, with a progress line and Esc to cancel, which leaves the step
+where it was. Training (`c`) runs in a worker the same way; while it runs
+only keys that move time wait.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Generator
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.notifications import SeverityLevel
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from bpdebug.debugger import Debugger
+from bpdebug.timeline import Progress
+from bpdebug.tui.keys import TIME, bindings
+from bpdebug.tui.view import PANES, SLOW, View, draw, progress_text
+from bpdebug.tui.widgets.boundary import DecisionBoundary
+from bpdebug.tui.widgets.costplot import CostPlot
+from bpdebug.tui.widgets.matrix import MatrixView
+
+if TYPE_CHECKING:
+    from bpdebug.tui.app import BpdebugApp
+
+NARROW_WIDTH = 120
+"""Below this many columns (or NARROW_HEIGHT rows) the panes become tabs."""
+NARROW_HEIGHT = 34
+MIN_SIZE = (40, 12)
+"""Below this the screen says it is too small instead of drawing panes."""
+FRAME_INTERVAL = 1 / 15
+"""Seconds between redraws of the status line and the plot while work runs."""
+MATRIX_INTERVAL = 0.5
+"""Seconds between redraws of the matrices while training runs."""
+CHUNK_SECONDS = 0.02
+"""How long a worker holds the lock before letting the screen read."""
+SYNC_BUDGET = 0.05
+"""How long a motion may run on the event loop before a worker takes it over."""
+
+Motion = Generator[Progress, None, Any]
+
+
+class SessionScreen(Screen[None]):
+    """Three columns when wide, tabs when narrow; the view and the workers."""
+
+    BINDINGS = bindings()  # type: ignore[assignment]
+
+    narrow: reactive[bool] = reactive(False, recompose=True)
+    too_small: reactive[bool] = reactive(False, recompose=True)
+    view: reactive[View] = reactive(View, init=False)
+    """Where the session stands; the panes redraw from it."""
+    running: reactive[bool] = reactive(False, bindings=True)
+    """Training runs in a worker (`c`)."""
+    busy: reactive[str] = reactive("", bindings=True)
+    """A long motion or check in progress: what the status line says of it."""
+
+    def __init__(self, debugger: Debugger, two_inputs: bool) -> None:
+        super().__init__()
+        self.debugger = debugger
+        """The one source of truth: timeline, phase, selection."""
+        self.two_inputs = two_inputs
+        self.pane = "dW"
+        """The selected matrix pane (what `y` copies)."""
+        self.heatmap = False
+        self.diff = False
+        self.log_scale = False
+        self._drawn: View | None = None
+        self._stale: set[str] = set()
+        self._available: tuple[bool, ...] = ()
+        self.busy_text = ""
+        """The worker's latest progress line (the screen shows it each frame)."""
+        self._matrices_at = 0.0
+        self._timer: Timer | None = None
+        self._pause_requested = False
+        self._cancel_requested = False
+
+    @property
+    def bpapp(self) -> BpdebugApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def debugger_lock(self) -> threading.RLock:
+        """The app's lock on the debugger: held by whoever touches the timeline."""
+        return self.bpapp.lock
+
+    def compose(self) -> ComposeResult:
+        if self.too_small:
+            yield Static(
+                f"terminal too small: bpdebug needs at least {MIN_SIZE[0]}x{MIN_SIZE[1]}",
+                id="too-small",
+            )
+            return
+        yield Static(id="title-bar")
+        views = {name: MatrixView(id=f"m-{name}", classes="matrix") for name in PANES}
+        # W beside its gradient, z beside a, delta beside db: pairs a learner compares.
+        matrices = [
+            Horizontal(views["W"], views["dW"], classes="matrix-row"),
+            Horizontal(views["z"], views["a"], classes="matrix-row"),
+            Horizontal(views["delta"], views["db"], classes="matrix-row"),
+        ]
+        scroll = VerticalScroll(*matrices, id="matrices", can_focus=False)
+        if self.narrow:
+            with TabbedContent(id="tabs"):
+                with TabPane("1 layer", id="tab-layer"), Horizontal():
+                    yield Static(id="network")
+                    yield scroll
+                with TabPane("2 chain rule", id="tab-chain"):
+                    yield Static(id="chain")
+                with TabPane("3 cost", id="tab-cost"):
+                    yield CostPlot(id="cost")
+                if self.two_inputs:
+                    with TabPane("4 boundary", id="tab-boundary"):
+                        yield DecisionBoundary(id="boundary")
+        else:
+            with Horizontal(id="main"):
+                with Vertical(id="left"):
+                    yield Static(id="network")
+                with Vertical(id="center"):
+                    yield scroll
+                    yield Static(id="chain")
+                with Vertical(id="right"):
+                    yield CostPlot(id="cost")
+                    if self.two_inputs:
+                        yield DecisionBoundary(id="boundary")
+        yield Static(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.redraw)
+
+    def on_resize(self) -> None:
+        width, height = self.app.size
+        self.too_small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.narrow = width < NARROW_WIDTH or height < NARROW_HEIGHT
+        self.call_after_refresh(self.redraw)
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        """A pane that was hidden has no size until shown: draw it now."""
+        self.call_after_refresh(self.redraw)
+
+    def notify(  # type: ignore[override]
+        self,
+        message: str,
+        *,
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+    ) -> None:
+        """Notify through the app: plain text, never markup."""
+        self.app.notify(message, severity=severity, timeout=timeout)
+
+    # -- the view --------------------------------------------------------------
+    def sync(self) -> None:
+        """Set `view` from the debugger and the screen's toggles (the panes follow)."""
+        with self.debugger_lock:
+            self.view = View.of(
+                self.debugger,
+                pane=self.pane,
+                heatmap=self.heatmap,
+                diff=self.diff,
+                log_scale=self.log_scale,
+                running=self.running,
+                busy=self.busy,
+                size=(self.size.width, self.size.height),
+            )
+
+    def redraw(self) -> None:
+        """Draw every pane again (after a new layout)."""
+        self._drawn = None
+        self.sync()
+        self.watch_view(self.view)
+
+    def watch_view(self, view: View) -> None:
+        """Redraw the panes that read what changed since they were last drawn."""
+        if self.too_small or not self.is_attached:
+            return
+        due = view.panes_to_draw(self._drawn) | self._stale
+        now = time.monotonic()
+        if self.running and now - self._matrices_at < MATRIX_INTERVAL:
+            self._stale |= due & SLOW  # while training runs, a few times a second
+            due -= SLOW
+        elif due & SLOW:
+            self._stale.clear()
+            self._matrices_at = now
+        if due:
+            with self.debugger_lock:
+                draw(self, self.debugger, view, due)
+        self._drawn = view
+        available = (view.running, bool(view.busy), view.step == 0, view.phase == 0)
+        if available != self._available:  # the footer rebuilds: only when it can change
+            self._available = available
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out keys that cannot act now: time waits for a run or a replay; no rewind at 0."""
+        if action == "cancel":
+            return True if self.busy else None
+        if action in TIME and (self.running or self.busy):
+            return None
+        if action == "continue" and self.busy:
+            return None
+        at_start = self.debugger.step == 0
+        if action in ("rewind", "reverse_continue") and at_start:
+            return None
+        if action == "step_back" and at_start and self.debugger.phase_index == 0:
+            return None
+        return True
+
+    # -- long motions ------------------------------------------------------------
+    def move(self, label: str, motion: Motion, done: Callable[[Any], None] | None = None) -> None:
+        """Run `motion`; past SYNC_BUDGET seconds a worker finishes it (esc cancels).
+
+        `done` gets the motion's result on the event loop once it finished;
+        a cancelled motion leaves the step where it was and calls nothing.
+        """
+        deadline = time.monotonic() + SYNC_BUDGET
+        progress: Progress = (0, 0)
+        with self.debugger_lock:
+            self.debugger.paused = ""
+            try:
+                while time.monotonic() < deadline:
+                    progress = next(motion)
+            except StopIteration as end:
+                self._finish(done, end.value)
+                return
+        self._cancel_requested = False
+        self.busy = progress_text(label, *progress, 0.0)
+        self._start_timer()
+        self._move_in_worker(label, motion, done, progress)
+
+    @work(thread=True, exclusive=True, group="motion")
+    def _move_in_worker(
+        self, label: str, motion: Motion, done: Callable[[Any], None] | None, progress: Progress
+    ) -> None:
+        worker = get_current_worker()
+        started = time.monotonic()
+        finished, result = False, None
+        while not finished:
+            deadline = time.monotonic() + CHUNK_SECONDS
+            with self.debugger_lock:
+                if self._cancel_requested or worker.is_cancelled or self.bpapp.leaving:
+                    motion.close()  # the step stays where it was
+                    break
+                try:
+                    while time.monotonic() < deadline:
+                        progress = next(motion)
+                except StopIteration as end:
+                    finished, result = True, end.value
+            self.busy_text = progress_text(label, *progress, time.monotonic() - started)
+            time.sleep(0)  # let the screen take the lock
+        if not self.bpapp.leaving:
+            self.app.call_from_thread(self._moved, finished, result, done, label)
+
+    def _moved(
+        self, finished: bool, result: Any, done: Callable[[Any], None] | None, label: str
+    ) -> None:
+        self.busy = ""
+        self._stop_timer()
+        if finished:
+            self._finish(done, result)
+        else:
+            self.notify(f"{label} cancelled: still at step {self.debugger.step}")
+            self.sync()
+
+    def _finish(self, done: Callable[[Any], None] | None, result: Any) -> None:
+        if done is not None:
+            done(result)
+        self.sync()
+
+    def _start_timer(self) -> None:
+        if self._timer is None:
+            self._timer = self.set_interval(FRAME_INTERVAL, self._frame)
+
+    def _stop_timer(self) -> None:
+        if self._timer is not None and not (self.running or self.busy):
+            self._timer.stop()
+            self._timer = None
+
+    def _frame(self) -> None:
+        if self.busy and self.busy_text:
+            self.busy = self.busy_text
+        self.sync()
+
+    def action_cancel(self) -> None:
+        """esc: cancel the motion or check in progress (the step stays where it was)."""
+        self._cancel_requested = True
+        self.workers.cancel_group(self, "check")
+
+    # -- training --------------------------------------------------------------
+    def action_continue(self) -> None:
+        """c: train until a breakpoint is crossed; pressed again, pause."""
+        if self.running:
+            self._pause_requested = True
+            return
+        self._pause_requested = False
+        self.debugger.paused = ""
+        self.running = True
+        self._start_timer()
+        self._train()
+
+    @work(thread=True, exclusive=True, group="train")
+    def _train(self) -> None:
+        stop = None
+        while not (self._pause_requested or self.bpapp.leaving):
+            deadline = time.monotonic() + CHUNK_SECONDS
+            with self.debugger_lock:
+                stop = self.debugger.continue_(should_stop=partial(self._chunk_over, deadline))
+            if stop.reason == "breakpoint":
+                break
+            time.sleep(0)  # let the screen take the lock
+        if not self.bpapp.leaving:
+            self.app.call_from_thread(self._stopped, stop)
+
+    def _chunk_over(self, deadline: float) -> bool:
+        return self._pause_requested or self.bpapp.leaving or time.monotonic() > deadline
+
+    def _stopped(self, stop: Any) -> None:
+        self.running = False
+        self._stop_timer()
+        if stop is not None and stop.reason != "breakpoint":
+            self.debugger.paused = "paused"
+        if stop is not None and stop.breakpoint is not None:
+            nonfinite = stop.breakpoint.kind == "nonfinite"
+            self.notify(
+                f"stopped at step {stop.step}: {stop.detail}",
+                severity="error" if nonfinite else "information",
+            )
+        self.sync()
+
+    def stop_work(self) -> None:
+        """Ask every worker to stop (the app is leaving)."""
+        self._pause_requested = True
+        self._cancel_requested = True

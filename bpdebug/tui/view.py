@@ -1,0 +1,174 @@
+"""Where the session stands, as one value, and how each pane is drawn from it.
+
+`View` is what the main screen holds as a reactive: the step, the phase,
+the selection and the toggles. When it changes, `draw` redraws only the
+panes that read a field that changed (each pane names its fields in
+`READS`), so a key that moves the selection repaints two panes, not ten.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+from textual.screen import Screen
+from textual.widgets import Static
+
+from bpdebug.debugger import Debugger
+from bpdebug.tui.literal import literal
+from bpdebug.tui.panes import boundary_data, matrix_panes
+from bpdebug.tui.render import chain_text, example_text, network_text, status_text
+from bpdebug.tui.widgets.boundary import DecisionBoundary
+from bpdebug.tui.widgets.costplot import CostPlot
+from bpdebug.tui.widgets.matrix import MatrixView
+
+PANES = ("W", "z", "a", "delta", "dW", "db")
+"""The matrix panes of the selected layer, in screen order."""
+
+
+@dataclass(frozen=True)
+class View:
+    """Where the session stands and what the screen shows of it."""
+
+    revision: int = -1
+    """The timeline's revision: it changes whenever the current state does."""
+    step: int = 0
+    frontier: int = 0
+    """The furthest step computed (the cost plot's length)."""
+    branched_at: int | None = None
+    phase: int = 0
+    layer: int = 1
+    j: int = 0
+    k: int = 0
+    example: int | None = None
+    mark: int | None = None
+    pane: str = "dW"
+    """The selected matrix pane (what `y` copies)."""
+    heatmap: bool = False
+    diff: bool = False
+    log_scale: bool = False
+    running: bool = False
+    """Training runs (`c`)."""
+    paused: str = ""
+    busy: str = ""
+    """A long motion or check in progress, as the status line says it (empty: none)."""
+    size: tuple[int, int] = (0, 0)
+    """The screen's size: a new layout draws everything."""
+
+    @classmethod
+    def of(cls, debugger: Debugger, **toggles: object) -> View:
+        """The view of `debugger` now, with the screen's own toggles."""
+        timeline = debugger.timeline
+        return cls(
+            revision=timeline.revision,
+            step=debugger.step,
+            frontier=timeline.frontier,
+            branched_at=timeline.branched_at,
+            phase=debugger.phase_index,
+            layer=debugger.layer,
+            j=debugger.j,
+            k=debugger.k,
+            example=debugger.example,
+            mark=debugger.mark,
+            paused=debugger.paused,
+            **toggles,  # type: ignore[arg-type]
+        )
+
+    def panes_to_draw(self, drawn: View | None) -> set[str]:
+        """The panes that read a field that differs from `drawn` (all if nothing was drawn)."""
+        if drawn is None or drawn.size != self.size:
+            return set(READS)
+        changed = {f.name for f in fields(self) if getattr(self, f.name) != getattr(drawn, f.name)}
+        return {pane for pane, reads in READS.items() if reads & changed}
+
+
+_POSITION = {"revision", "phase", "layer", "example"}
+READS: dict[str, frozenset[str]] = {
+    "title": frozenset({"revision", "step", "phase"}),
+    "network": frozenset(_POSITION),
+    "status": frozenset({"revision", "phase", "running", "paused", "busy", "branched_at"}),
+    "cost": frozenset({"frontier", "step", "log_scale", "branched_at", "revision"}),
+    "matrices": frozenset(_POSITION | {"j", "k", "mark", "pane", "heatmap", "diff"}),
+    "chain": frozenset(_POSITION | {"j", "k"}),
+    "boundary": frozenset({"revision", "size"}),
+}
+"""The View fields each pane reads."""
+SLOW = frozenset({"matrices", "chain", "boundary"})
+"""Panes redrawn only a few times a second while training runs."""
+
+
+def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> None:
+    """Redraw the panes of `screen` named in `due` (keys of READS). Hold the debugger's lock."""
+    if "title" in due:
+        for bar in screen.query("#title-bar").results(Static):
+            scenario = debugger.timeline.scenario
+            bar.update(
+                literal(
+                    f" bpdebug  {scenario.name}  {scenario.path}    step {debugger.step}"
+                    f"  epoch {debugger.timeline.epoch}  {debugger.phase.describe()}"
+                ),
+                layout=False,
+            )
+    if "network" in due:
+        for pane in screen.query("#network").results(Static):
+            text = network_text(debugger)
+            text.append(f"\n{example_text(debugger)}\n")
+            known = debugger.known("cost", 0)
+            text.append(f"C = {debugger.trace.cost:.6g}" if known else "C = …")
+            pane.update(text)
+    if "status" in due:
+        for pane in screen.query("#status").results(Static):
+            pane.update(status_text(debugger, view.running, view.busy), layout=False)
+    if "cost" in due:
+        costs = debugger.timeline.costs()
+        for plot in screen.query("#cost").results(CostPlot):
+            plot.show(costs.copy(), debugger.step, log=view.log_scale)
+    if "matrices" in due:
+        draw_matrices(screen, debugger, view)
+    if "chain" in due:
+        for pane in screen.query("#chain").results(Static):
+            pane.update(chain_text(debugger))
+    if "boundary" in due:
+        for boundary in screen.query("#boundary").results(DecisionBoundary):
+            if boundary.size.area:
+                boundary.show(*boundary_data(debugger, *boundary.grid_shape()))
+
+
+def draw_matrices(screen: Screen[Any], debugger: Debugger, view: View) -> None:
+    """The six matrix panes of the selected layer; the selected pane kept in view."""
+    panes = matrix_panes(debugger, diff=view.diff)
+    for name in PANES:
+        for widget in screen.query(f"#m-{name}").results(MatrixView):
+            pane = panes[name]
+            widget.show(
+                pane.title,
+                pane.values,
+                placeholder=pane.placeholder,
+                selected=pane.selected,
+                heatmap=view.heatmap,
+                note=pane.note,
+            )
+            selected = name == view.pane
+            if widget.has_class("-selected-pane") != selected:  # restyling is not free
+                widget.set_class(selected, "-selected-pane")
+            if selected and widget.region.area:
+                widget.scroll_visible(animate=False, immediate=True)
+
+
+def progress_text(label: str, done: int, total: int, seconds: float) -> str:
+    """A long motion's progress: ``replaying 1,234 / 3,000 updates · 5,100/s · 0:01 left``."""
+    rate = done / seconds if seconds > 0 else 0.0
+    text = f"{label} {done:,} / {total:,} updates"
+    if rate > 0 and done:
+        left = (total - done) / rate
+        text += f" · {rate:,.0f}/s · {_clock(left)} left"
+    return text + " · esc cancels"
+
+
+def _clock(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    minutes, secs = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
