@@ -3,7 +3,9 @@
 The JSON object is the contract's (``bpdebug.snapshot/1``), plus extensions
 the contract allows it to grow: top-level ``epoch``, ``data_cost``,
 ``reg_cost``, ``batch_size``, ``bpdebug_version``, ``branched_at`` (only
-after an edit: the state is then not the scenario's own), ``scenario.text``
+after an edit: the state is then not the scenario's own), ``edits`` (only
+after an edit: one row ``[step, layer, j, k, value]`` per weight set by
+hand, oldest first, so that reopening makes the same history), ``scenario.text``
 (the TOML, so a snapshot can rebuild its scenario), ``data.inputs`` and
 ``data.targets`` (only for a CSV scenario: the whole data set, (n_0, N) and
 (n_L, N), so that reopening reads no other file) and per layer ``dW_reg``
@@ -58,6 +60,8 @@ LAYER_ARRAYS = ("W", "b", "z", "a", "delta", "dW", "db")
 """Per-layer arrays of the contract, in the order they are written."""
 NPZ_DATE = (1980, 1, 1, 0, 0, 0)
 """The date of every .npz member (the zip format's earliest)."""
+MAX_EDITS = 10_000
+"""Most edits a snapshot may carry (each is a weight a person set by hand)."""
 MD_ROWS = MD_COLUMNS = 12
 """The largest corner of a matrix the Markdown report prints."""
 
@@ -117,6 +121,10 @@ def snapshot_arrays(timeline: Timeline) -> dict[str, Any]:
     }
     if timeline.branched_at is not None:
         snap["branched_at"] = timeline.branched_at
+    if timeline.edits:
+        snap["edits"] = np.array(
+            [[e.step, e.layer, e.j, e.k, e.value] for e in timeline.edits], dtype=np.float64
+        )
     if scenario.data.source.startswith("csv"):
         # The snapshot carries a CSV data set, so that reopening it reads no
         # other file (and works where the CSV is not).
@@ -243,6 +251,8 @@ def flatten(snap: dict[str, Any]) -> dict[str, np.ndarray]:
     out["targets"] = np.asarray(snap["targets"], dtype=np.float64)
     for key, value in snap.get("data", {}).items():
         out[f"data_{key}"] = np.asarray(value, dtype=np.float64)
+    if "edits" in snap:
+        out["edits"] = np.asarray(snap["edits"], dtype=np.float64)
     out["activations"] = np.array([str(layer["activation"]) for layer in snap["layers"]])
     for layer in snap["layers"]:
         for name in (*LAYER_ARRAYS, "dW_reg"):
@@ -265,7 +275,14 @@ def to_markdown(snap: dict[str, Any]) -> str:
     ]
     if snap.get("reg_cost"):
         lines.append(f"  (data {snap['data_cost']!r} + regularization {snap['reg_cost']!r})")
-    if "branched_at" in snap:
+    if "edits" in snap:
+        for step, l, j, k, value in snap["edits"][:MD_ROWS].tolist():
+            lines.append(
+                f"- edited by hand: w_{int(j)}{int(k)}^({int(l)}) = {value!r} at step {int(step)}"
+            )
+        if len(snap["edits"]) > MD_ROWS:
+            lines.append(f"- … {len(snap['edits']) - MD_ROWS} more edits")
+    elif "branched_at" in snap:
         lines.append(f"- parameters edited by hand at step {snap['branched_at']}")
     lines += ["", "Numbers are rounded to 6 significant digits; .json and .npz hold them exactly."]
     lines += _matrix_section("a^(0) = x, the inputs", snap["inputs"])
@@ -592,7 +609,30 @@ def _parse(fields: _Fields) -> dict[str, Any]:
     ):
         if fields.find(key) is not None:
             snap[key] = read(fields, key)
+    if fields.find("edits") is not None:
+        snap["edits"] = _edits(fields)
     return snap
+
+
+def _edits(fields: _Fields) -> np.ndarray:
+    """The edit rows [step, layer, j, k, value]: whole numbers where they count, at most
+    MAX_EDITS (what they name is checked against the scenario when reopening)."""
+    edits = _array(fields, "edits", 0, 2)
+    where = fields.where("edits")
+    if edits.shape[1] != 5:
+        raise fields.error(
+            where, f"expected rows [step, layer, j, k, value], got shape {edits.shape}"
+        )
+    if edits.shape[0] > MAX_EDITS:
+        raise fields.error(where, f"expected at most {MAX_EDITS:,} edits, got {edits.shape[0]:,}")
+    index = edits[:, :4]
+    if not (np.isfinite(index).all() and (index >= 0).all() and (index == np.floor(index)).all()):
+        raise fields.error(where, "expected whole numbers >= 0 for step, layer, j and k")
+    if not np.isfinite(edits[:, 4]).all():
+        raise fields.error(where, "expected finite values")
+    if (np.diff(edits[:, 0]) < 0).any():
+        raise fields.error(where, "expected edits oldest first (steps in order)")
+    return edits
 
 
 def _check_shapes(fields: _Fields, arrays: dict[tuple[str, int], np.ndarray], depth: int) -> None:

@@ -38,7 +38,7 @@ from bpdebug.export import export, load_snapshot, snapshot
 from bpdebug.scenario import load_scenario, loads_scenario
 from bpdebug.text import is_printable, printable
 from bpdebug.timeline import Timeline
-from bpdebug.tui.reopen import open_timeline
+from bpdebug.tui.reopen import reopen
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "bpdebug"
@@ -283,7 +283,7 @@ def test_hostile_text_in_a_snapshot_is_text_or_one_printable_line(
     path.write_text(json.dumps(doc), encoding="utf-8")  # ensure_ascii: surrogates as \ud800
     try:
         load_snapshot(path)
-        timeline, message = open_timeline(str(path))
+        timeline, message = reopen(str(path))
     except InputError as error:
         check_error(error, path)
         return

@@ -28,7 +28,7 @@ from bpdebug.errors import InputError
 from bpdebug.export import export, load_snapshot
 from bpdebug.scenario import load_scenario, loads_scenario
 from bpdebug.timeline import Timeline
-from bpdebug.tui.reopen import open_timeline
+from bpdebug.tui.reopen import open_timeline, reopen
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "bpdebug"
@@ -177,7 +177,7 @@ def test_the_replay_work_limit_is_lifted_by_its_variable(
         " parameters; the limit; set BPDEBUG_MAX_REPLAY_WORK to lift it), got 5 x 4 x 9 = 180"
     )
     monkeypatch.setenv("BPDEBUG_MAX_REPLAY_WORK", "180")
-    timeline, _ = open_timeline(str(path))
+    timeline, _ = reopen(str(path))
     assert timeline.step == 5
 
 
@@ -264,7 +264,7 @@ def test_a_csv_snapshot_reopens_without_its_csv(tmp_path: Path) -> None:
     path, original = csv_snapshot(tmp_path)
     (tmp_path / "points.csv").unlink()
     (tmp_path / "points.toml").unlink()
-    timeline, message = open_timeline(str(path))
+    timeline, message = reopen(str(path))
     assert message == f"reopened {path} at step 3"
     assert timeline.scenario.data.source == "csv points.csv (carried by the snapshot)"
     np.testing.assert_array_equal(timeline.scenario.data.inputs, original.scenario.data.inputs)
@@ -272,7 +272,7 @@ def test_a_csv_snapshot_reopens_without_its_csv(tmp_path: Path) -> None:
         np.testing.assert_array_equal(timeline.state.params.W[l], original.state.params.W[l])
     assert timeline.trace.cost == original.trace.cost
     npz = export(original, tmp_path / "out" / "points.npz")
-    assert open_timeline(str(npz))[0].trace.cost == original.trace.cost
+    assert reopen(str(npz))[0].trace.cost == original.trace.cost
 
 
 def test_a_snapshot_naming_etc_passwd_reads_nothing(tmp_path: Path) -> None:

@@ -19,10 +19,10 @@ def build_app(arg: str, export_dir: Path = Path("exports")) -> BpdebugApp:
     from bpdebug.tui.app import BpdebugApp
     from bpdebug.tui.reopen import open_timeline
 
-    timeline, message = open_timeline(arg)
+    timeline, reopening = open_timeline(arg)
     debugger = Debugger(timeline, timeline.scenario.breakpoints)
     app = BpdebugApp(debugger, export_dir, title=str(timeline.scenario.path))
-    app.startup_message = message
+    app.reopening = reopening
     return app
 
 

@@ -26,6 +26,7 @@ from bpdebug.tui.main import MIN_SIZE as MIN_SIZE
 from bpdebug.tui.main import NARROW_HEIGHT as NARROW_HEIGHT
 from bpdebug.tui.main import NARROW_WIDTH as NARROW_WIDTH
 from bpdebug.tui.main import MainScreen as MainScreen
+from bpdebug.tui.reopen import Reopening
 from bpdebug.tui.signals import catch_ending_signals, exit_status
 
 
@@ -49,8 +50,8 @@ class BpdebugApp(App[int]):
         """Files written by the last export."""
         self.exported_edits: tuple[Edit, ...] = ()
         """The edits of the history the last export wrote (q asks before losing others)."""
-        self.startup_message = ""
-        """Shown once when the screen opens (e.g. how a snapshot was reopened)."""
+        self.reopening: Reopening | None = None
+        """A snapshot to bring the timeline to once the screen is up."""
 
     @property
     def main(self) -> MainScreen:
@@ -61,10 +62,12 @@ class BpdebugApp(App[int]):
         if not self.is_headless:  # a real terminal to give back; tests run headless
             catch_ending_signals(self._on_ending_signal, leaving=lambda: self.leaving)
         two_inputs = self.debugger.layers[0] == 2 and self.debugger.layers[-1] <= 2
-        self.install_screen(MainScreen(self.debugger, two_inputs), "main")
+        main = MainScreen(self.debugger, two_inputs)
+        self.install_screen(main, "main")
         self.push_screen("main")
-        if self.startup_message:
-            self.notify(self.startup_message, timeout=8)
+        if self.reopening is not None:
+            label = f"reopening {self.reopening.path.name}: replaying"
+            main.move(label, self.reopening.motion(self.debugger.timeline), main.said)
         self.call_after_refresh(self._settle)
 
     def _settle(self) -> None:

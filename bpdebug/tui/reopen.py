@@ -1,7 +1,15 @@
-"""Open what the user named: a scenario, a bundled scenario's name, or a snapshot."""
+"""Open what the user named: a scenario, a bundled scenario's name, or a snapshot.
+
+Reopening a snapshot makes its history again: the scenario is rebuilt from
+the snapshot alone, then replayed to each recorded edit, the edit made, and
+on to the snapshot's step. That replay can be long, so it is a motion (a
+generator of progress) that the screen runs in a worker and Esc can cancel.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,47 +22,115 @@ from bpdebug.export import load_snapshot
 from bpdebug.scenario import load_scenario, loads_scenario, resolve_scenario_arg
 from bpdebug.scenario.limits import REPLAY_STEPS, REPLAY_WORK, replay_limit_passed
 from bpdebug.scenario.model import Dataset, Scenario
-from bpdebug.timeline import Timeline
+from bpdebug.timeline import Edit, Progress, Timeline, finish
 
 SNAPSHOT_SUFFIXES = (".json", ".npz")
 
 
-def open_timeline(arg: str) -> tuple[Timeline, str]:
-    """A timeline at the step to show first, and a message for the user ("" if none).
+@dataclass(frozen=True)
+class Reopening:
+    """How to bring a fresh timeline to a snapshot's step and history."""
 
-    A snapshot carries its scenario's TOML text, its step and, for a CSV
-    scenario, its data set: the scenario is rebuilt from those alone (no
-    other file is read, whatever paths the snapshot names), checked against
-    the snapshot's shapes and replay limits, and only then replayed to the
-    step. If the snapshot's W and b differ from the replay (it was taken
-    after an edit), they are applied as an edit, so the screen shows exactly
-    the snapshot's parameters. Raises InputError for anything wrong with
-    the file.
+    path: Path
+    step: int
+    edits: tuple[Edit, ...]
+    """The snapshot's edits, oldest first, checked against its scenario."""
+    params: Params
+    """The snapshot's W and b: what the replay must arrive at."""
+
+    def motion(self, timeline: Timeline) -> Generator[Progress, None, str]:
+        """Replay to each edit, make it, go on to the step; returns what to tell the user."""
+        for edit in self.edits:
+            yield from _towards(timeline, edit.step, self.step)
+            timeline.edit_weight(edit.layer, edit.j, edit.k, edit.value)
+        yield from _towards(timeline, self.step, self.step)
+        params = timeline.state.params
+        same = all(
+            np.array_equal(x, y, equal_nan=True)
+            for x, y in zip(
+                (*self.params.W[1:], *self.params.b[1:]),
+                (*params.W[1:], *params.b[1:]),
+                strict=True,
+            )
+        )
+        done = f"reopened {self.path} at step {self.step}"
+        if self.edits:
+            steps = sorted({e.step for e in self.edits})
+            done += f" with its {len(self.edits)} edit(s) at step {', '.join(map(str, steps))}"
+        if same:
+            return done
+        timeline.graft(self.params)
+        return (
+            f"{done}: its parameters differ from the replay (an edit it does not record),"
+            f" so they start a branch at step {self.step}"
+        )
+
+
+def _towards(timeline: Timeline, step: int, last: int) -> Generator[Progress, None, None]:
+    """Seek to `step`, reporting progress as steps of the whole way to `last`."""
+    start = timeline.step
+    for done, total in timeline.seeking(step):
+        yield min(start + done * max(step - start, 1) // max(total, 1), last), last
+
+
+def open_timeline(arg: str) -> tuple[Timeline, Reopening | None]:
+    """A timeline at step 0 and, for a snapshot, how to reopen it (`Reopening.motion`).
+
+    A snapshot carries its scenario's TOML text, its step, its edits and,
+    for a CSV scenario, its data set: the scenario is rebuilt from those
+    alone (no other file is read, whatever paths the snapshot names) and
+    checked against the snapshot's shapes, edits and replay limits before
+    anything is replayed. If the replay does not arrive at the snapshot's W
+    and b (a snapshot from before edits were recorded), they are grafted on
+    as a branch, so the screen shows exactly the snapshot's parameters.
+    Raises InputError for anything wrong with the file.
     """
     path = Path(arg)
     if path.suffix.lower() not in SNAPSHOT_SUFFIXES:
-        return Timeline(load_scenario(resolve_scenario_arg(arg))), ""
+        return Timeline(load_scenario(resolve_scenario_arg(arg))), None
     snap = load_snapshot(path)
     scenario = _scenario_of(path, snap)
     step = int(snap["step"])
     _check_replay(path, step, scenario)
     _check_fits(path, snap, scenario)
-    timeline = Timeline(scenario)
-    timeline.seek(step)
+    edits = _edits_of(path, snap, scenario, step)
     W = (EMPTY, *(np.asarray(layer["W"], dtype=np.float64) for layer in snap["layers"]))
     b = (EMPTY, *(np.asarray(layer["b"], dtype=np.float64) for layer in snap["layers"]))
-    params = timeline.state.params
-    same = all(
-        np.array_equal(x, y, equal_nan=True)
-        for x, y in zip((*W[1:], *b[1:]), (*params.W[1:], *params.b[1:]), strict=True)
-    )
-    if same:
-        return timeline, f"reopened {path} at step {step}"
-    timeline.graft(Params(W, b))
-    return timeline, (
-        f"reopened {path} at step {step}: its parameters differ from the scenario's own "
-        "history (it was edited), so they start a branch here"
-    )
+    return Timeline(scenario), Reopening(path, step, edits, Params(W, b))
+
+
+def reopen(arg: str) -> tuple[Timeline, str]:
+    """`open_timeline`, then the whole replay at once: the timeline at the snapshot's step
+    and what to tell the user ("" for a scenario)."""
+    timeline, reopening = open_timeline(arg)
+    if reopening is None:
+        return timeline, ""
+    return timeline, finish(reopening.motion(timeline))
+
+
+def _edits_of(path: Path, snap: dict[str, Any], scenario: Scenario, step: int) -> tuple[Edit, ...]:
+    """The snapshot's edits, each naming a weight of its scenario at a step up to its own."""
+    layers = scenario.network.layers
+    edits = []
+    for row, (s, l, j, k, value) in enumerate(snap.get("edits", np.empty((0, 5))).tolist()):
+        edit = Edit(int(s), int(l), int(j), int(k), float(value))
+        if (
+            not (1 <= edit.layer < len(layers))
+            or edit.j >= layers[edit.layer]
+            or edit.k >= layers[edit.layer - 1]
+        ):
+            raise InputError(
+                path,
+                f"edits[{row}]",
+                f"expected a weight of network.layers = {list(layers)}, got layer {edit.layer},"
+                f" j {edit.j}, k {edit.k}",
+            )
+        if edit.step > step:
+            raise InputError(
+                path, f"edits[{row}]", f"expected a step up to {step}, got {edit.step}"
+            )
+        edits.append(edit)
+    return tuple(edits)
 
 
 def _scenario_of(path: Path, snap: dict[str, Any]) -> Scenario:

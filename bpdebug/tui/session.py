@@ -169,6 +169,10 @@ class SessionScreen(Screen[None]):
         """Notify through the app: plain text, never markup."""
         self.app.notify(message, severity=severity, timeout=timeout)
 
+    def said(self, message: str) -> None:
+        """Show what a motion reports when it ends (reopening a snapshot)."""
+        self.notify(message, timeout=8)
+
     # -- the view --------------------------------------------------------------
     def sync(self) -> None:
         """Set `view` from the debugger and the screen's toggles (the panes follow)."""
@@ -217,8 +221,10 @@ class SessionScreen(Screen[None]):
             return True if self.busy else None
         if action in TIME and (self.running or self.busy):
             return None
-        if action == "continue" and self.busy:
-            return None
+        if action == "continue":  # while training runs, c is `pause`
+            return False if self.running else (None if self.busy else True)
+        if action == "pause":
+            return self.running
         at_start = self.debugger.step == 0
         if action in ("rewind", "reverse_continue") and at_start:
             return None
@@ -308,10 +314,7 @@ class SessionScreen(Screen[None]):
 
     # -- training --------------------------------------------------------------
     def action_continue(self) -> None:
-        """c: train until a breakpoint is crossed; pressed again, pause."""
-        if self.running:
-            self._pause_requested = True
-            return
+        """c: train until a breakpoint is crossed."""
         self._pause_requested = False
         self.debugger.paused = ""
         self.running = True
@@ -330,6 +333,10 @@ class SessionScreen(Screen[None]):
             time.sleep(0)  # let the screen take the lock
         if not self.bpapp.leaving:
             self.app.call_from_thread(self._stopped, stop)
+
+    def action_pause(self) -> None:
+        """c while training runs: pause."""
+        self._pause_requested = True
 
     def _chunk_over(self, deadline: float) -> bool:
         return self._pause_requested or self.bpapp.leaving or time.monotonic() > deadline
