@@ -155,20 +155,25 @@ def notation(
     expression: str,
     values: Mapping[str, float] | None = None,
     number: Callable[[float], str] = repr,
+    texts: Mapping[str, str] | None = None,
 ) -> str:
     """`expression` as the screen writes it; with `values`, those names become numbers.
 
     ``beta1 * m + (1 - beta1) * g`` reads ``β1·m + (1 − β1)·g``; given
     values for beta1, m and g it reads ``0.9·(-0.0123) + (1 − 0.9)·0.0477``
-    with `number` formatting each (negative numbers in parentheses).
+    with `number` formatting each, or `texts` giving a name's number ready
+    written (negative numbers in parentheses).
     """
 
     def name(token: str) -> str:
-        if values is not None and token in values:
+        if texts is not None and token in texts:
+            text = texts[token]
+        elif values is not None and token in values:
             x = values[token]
             text = str(x) if isinstance(x, int) else number(x)
-            return f"({text})" if text.startswith("-") else text
-        return SYMBOLS.get(token, token)
+        else:
+            return SYMBOLS.get(token, token)
+        return f"({text})" if text.startswith("-") else text
 
     out = []
     for token in _TOKEN.findall(expression):
