@@ -163,6 +163,58 @@ def test_a_saturated_hidden_unit_keeps_its_slope() -> None:
     assert rule.dC_dz == rule.da_dz * rule.dC_da != 0.0
 
 
+def textbook(activation: str, loss: str, z: float, y: float) -> tuple[Decimal, Decimal, Decimal]:
+    """(da/dz, dC0/da, delta) by the textbook formulas from a = g(z), in PRECISION digits."""
+    with localcontext() as ctx:
+        ctx.prec = PRECISION
+        if activation == "sigmoid":
+            a = 1 / (1 + exp(-z))
+            slope = a * (1 - a)
+        else:
+            a = (1 - exp(-2 * dec(z))) / (1 + exp(-2 * dec(z)))
+            slope = 1 - a * a
+        Y = dec(y)
+        dC_da = {
+            "squared_error": lambda: 2 * (a - Y),
+            "half_squared_error": lambda: a - Y,
+            "cross_entropy": lambda: -Y / a,
+            "binary_cross_entropy": lambda: -Y / a + (1 - Y) / (1 - a),
+        }[loss]()
+        return slope, dC_da, slope * dC_da
+
+
+PAIRS = [
+    ("sigmoid", loss, z, y)
+    for loss in ("squared_error", "half_squared_error", "cross_entropy", "binary_cross_entropy")
+    for z in SATURATED
+    for y in (0.0, 1.0, 0.25)
+] + [
+    ("tanh", loss, z, y)
+    for loss in ("squared_error", "half_squared_error")
+    for z in (20.0, -20.0, 100.0, -300.0, 700.0)
+    for y in (1.0, -1.0, 0.5)
+]
+
+
+@pytest.mark.parametrize(("activation", "loss", "z", "y"), PAIRS)
+def test_every_saturated_output_pair_against_the_textbook_formulas(
+    activation: str, loss: str, z: float, y: float
+) -> None:
+    """g'(z), dC0/da and delta against g'(a), dC0/da(a) and their product at 800 digits.
+
+    Where the true value is past the largest float (none here) it could not
+    be shown; where it is below the smallest subnormal, 0 is its rounding.
+    """
+    rule, _ = one_unit(activation, loss, z, y)
+    slope, dC_da, delta = textbook(activation, loss, z, y)
+    assert rule.da_dz is not None
+    assert close(rule.da_dz, slope)
+    assert close(rule.dC_da, dC_da)
+    assert close(rule.dC_dz, delta, ulps=2 * ULPS)
+    for got, want in ((rule.da_dz, slope), (rule.dC_da, dC_da), (rule.dC_dz, delta)):
+        assert (got != 0.0) == (abs(want) >= Decimal(math.ulp(0.0)) / 2)  # nonzero where exact
+
+
 # --- away from saturation: the engine's numbers and finite differences ---------------
 
 COMBOS = [
