@@ -9,7 +9,9 @@ for the pair: C_0, delta^(L), and the chain rule's factors dC_0/da, da/dz
 and dC_0/dz taken from z (`factors`). Pairs with a shortcut override it
 (`FUSED_PAIRS`): sigmoid + binary_cross_entropy and softmax + cross_entropy
 take their costs from log-sigmoid and log-softmax of z, which stay finite
-where the separate forms would take log(0), and their delta^(L) is a - y.
+where the separate forms would take log(0), and their delta^(L) is a - y;
+sigmoid + cross_entropy trains by the general rule but shows its delta,
+-y (1 - a), in one piece from z.
 """
 
 from __future__ import annotations
