@@ -11,6 +11,7 @@ import pytest
 from tui_helpers import SCENARIOS, XOR, divergent_scenario
 
 from bpdebug.breakpoints import parse as parse_breakpoint
+from bpdebug.chainrule import ChainRule, chain_rule_at
 from bpdebug.debugger import Debugger, Phase, phases
 from bpdebug.scenario import load_scenario
 from bpdebug.scenario.model import Breakpoint
@@ -181,6 +182,12 @@ def test_cycle_example_goes_batch_0_to_m_minus_1_and_back():
 # --- the chain rule ---------------------------------------------------------------
 
 
+def rule_of(d: Debugger) -> ChainRule:
+    """The chain rule the screen shows for the debugger's selection (example 0 for the batch)."""
+    net = d.timeline.trainer.network
+    return chain_rule_at(net, d.params, d.trace, d.layer, d.j, d.k, d.example or 0)
+
+
 @pytest.mark.parametrize("layer", [1, 2])
 def test_chain_rule_factors_multiply_to_the_per_example_gradient(layer):
     """dz/dw * da/dz * dC/da = delta_j a_k for every weight and example; the batch mean is dW."""
@@ -193,14 +200,16 @@ def test_chain_rule_factors_multiply_to_the_per_example_gradient(layer):
         for k in range(cols):
             for i in range(trace.batch_size):
                 d.j, d.k, d.example = j, k, i
-                rule = d.chain_rule()
+                rule = rule_of(d)
                 assert (rule.layer, rule.j, rule.k, rule.example) == (layer, j, k, i)
                 assert rule.dz_dw == trace.a[layer - 1][k, i]
-                assert rule.dC_dz == trace.delta[layer][j, i]
-                assert rule.product == trace.delta[layer][j, i] * trace.a[layer - 1][k, i]
+                assert rule.recorded == trace.delta[layer][j, i]
+                assert rule.dC_dz == pytest.approx(rule.recorded, rel=1e-13)
+                assert rule.product == rule.dz_dw * rule.dC_dz
                 assert rule.da_dz is not None
-                assert rule.dz_dw * rule.da_dz * rule.dC_da == pytest.approx(rule.product)
-                assert rule.da_dz * rule.dC_da == pytest.approx(rule.dC_dz)
+                product = rule.dz_dw * rule.da_dz * rule.dC_da
+                assert product == pytest.approx(rule.product, rel=1e-14, abs=1e-300)
+                assert rule.da_dz * rule.dC_da == pytest.approx(rule.dC_dz, rel=1e-14)
                 assert rule.batch_mean == trace.dW[layer][j, k]
                 assert np.mean(rule.per_example) == pytest.approx(rule.batch_mean)
                 assert rule.reg == 0.0
@@ -213,7 +222,7 @@ def test_chain_rule_at_the_output_uses_the_loss_gradient():
     trace = d.trace
     for i in range(trace.batch_size):
         d.example = i
-        rule = d.chain_rule()
+        rule = rule_of(d)
         assert rule.paths == ()
         assert rule.dC_da == pytest.approx(2 * (trace.a[2][0, i] - trace.Y[0, i]))
         sigma = trace.a[2][0, i]
@@ -229,10 +238,11 @@ def test_chain_rule_in_a_hidden_layer_sums_the_paths():
     for j in range(2):
         for i in range(trace.batch_size):
             d.j, d.example = j, i
-            rule = d.chain_rule()
+            rule = rule_of(d)
             assert [p.q for p in rule.paths] == [0]
             assert rule.paths[0].weight == d.params.W[2][0, j]
-            assert rule.paths[0].delta == trace.delta[2][0, i]
+            assert rule.paths[0].recorded == trace.delta[2][0, i]
+            assert rule.paths[0].delta == pytest.approx(trace.delta[2][0, i], rel=1e-13)
             assert rule.dC_da == pytest.approx(sum(p.weight * p.delta for p in rule.paths))
 
 
@@ -240,7 +250,7 @@ def test_chain_rule_for_the_whole_batch_shows_example_0():
     """With no example selected the factors are example 0's; the mean is still the batch's."""
     d = xor_debugger()
     d.goto(3)
-    rule = d.chain_rule()
+    rule = rule_of(d)
     assert rule.example == 0
     assert len(rule.per_example) == 4
     assert rule.batch_mean == d.trace.dW[2][0, 0]
@@ -254,12 +264,13 @@ def test_chain_rule_at_a_softmax_output_has_no_scalar_da_dz():
     trace = d.trace
     for j, k, i in [(0, 0, 0), (3, 7, 5), (9, 31, 31)]:
         d.j, d.k, d.example = j, k, i
-        rule = d.chain_rule()
+        rule = rule_of(d)
         assert rule.da_dz is None
-        assert rule.product == trace.a[1][k, i] * trace.delta[2][j, i]
+        assert rule.product == trace.a[1][k, i] * rule.dC_dz
+        assert rule.dC_dz == pytest.approx(trace.delta[2][j, i], rel=1e-12, abs=1e-15)
         assert rule.batch_mean == trace.dW[2][j, k]
     d.select_layer(1)  # tanh hidden layer: da/dz is a number again, 10 paths
-    rule = d.chain_rule()
+    rule = rule_of(d)
     assert rule.da_dz is not None
     assert len(rule.paths) == 10
 

@@ -449,3 +449,52 @@ def test_fused_cross_entropy_at_saturation(z: float) -> None:
     a = np.exp(log_a)
     np.testing.assert_allclose(trace.delta[1][:, 0], a - Y[:, 0], rtol=1e-12, atol=0.0)
     assert trace.all_finite()
+
+
+# -- the answers from z, for the chain rule's display ------------------------------
+
+Z_GRID = np.array([[-3.0, -0.7, -1e-3, 0.0, 2e-3, 0.4, 1.5, 4.0]])
+"""Logits away from saturation, where the answers from a and from z must agree."""
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATION_TYPES))
+def test_answers_from_z_agree_with_the_engines_away_from_saturation(name: str) -> None:
+    """exact_derivative, residual, reciprocals and exact_backprop vs derivative, a - y,
+    1/a, 1/(1 - a) and backprop, to 1e-12, where nothing has rounded away."""
+    g = get_activation(name)
+    z = np.vstack([Z_GRID, Z_GRID[:, ::-1] * 0.5])  # two units: softmax needs >= 2
+    a = g(z)
+    y = np.array([[0.0] * 8, [1.0] * 8])
+    close = {"rtol": 1e-12, "atol": 1e-300}  # the forms from a lose digits as a nears 1
+    np.testing.assert_allclose(g.exact_derivative(z), g.derivative(z, a), **close)
+    np.testing.assert_allclose(g.residual(z, y), a - y, rtol=1e-12, atol=1e-16)
+    dC_da = np.array([[0.3, -1.2, 2.0, 0.5, -0.1, 0.7, 1.1, -2.5], [1.0] * 8])
+    np.testing.assert_allclose(g.exact_backprop(z, dC_da), g.backprop(z, a, dC_da), **close)
+    if name in ("sigmoid", "softmax"):
+        inverse_a, inverse_complement = g.reciprocals(z)
+        np.testing.assert_allclose(inverse_a, 1.0 / a, **close)
+        np.testing.assert_allclose(inverse_complement, 1.0 / (1.0 - a), rtol=1e-12)
+
+
+@pytest.mark.parametrize("z", [40.0, 45.0, 100.0, 700.0])
+def test_answers_from_z_keep_what_a_rounds_away(z: float) -> None:
+    """sigmoid(z) and tanh(z) are exactly 1.0 here; 1 - a and g'(z) from z are not 0."""
+    for name, complement, slope in (
+        ("sigmoid", math.exp(-z) / (1 + math.exp(-z)), math.exp(-z) / (1 + math.exp(-z)) ** 2),
+        ("tanh", 2 * math.exp(-2 * z) / (1 + math.exp(-2 * z)), None),
+    ):
+        g = get_activation(name)
+        zz = np.array([[z]])
+        assert g(zz)[0, 0] == 1.0
+        if name == "tanh" and z > 350:
+            continue  # 1 - tanh(z) is below the smallest float: 0 is its rounding
+        assert g.residual(zz, np.array([[1.0]]))[0, 0] == pytest.approx(-complement, rel=1e-14)
+        if slope is not None:
+            assert g.exact_derivative(zz)[0, 0] == pytest.approx(slope, rel=1e-14)
+    softmax = get_activation("softmax")
+    zz = np.array([[z], [0.0]])
+    assert softmax(zz)[0, 0] == 1.0 or z < 37
+    complement = math.exp(-z) / (1 + math.exp(-z))  # 1 - a_0 = e^0 / (e^z + e^0)
+    assert softmax.residual(zz, np.array([[1.0], [0.0]]))[0, 0] == pytest.approx(
+        -complement, rel=1e-14
+    )

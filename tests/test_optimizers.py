@@ -17,6 +17,7 @@ from conftest import make_params, readonly
 
 from bpdebug.engine import OptimizerConfig, Params, apply_update, initial_state
 from bpdebug.engine.network import EMPTY
+from bpdebug.engine.optimizers import Adam, Momentum, Sgd, optimizer_for
 
 EXACT = {"rtol": 1e-13, "atol": 1e-300}
 
@@ -184,3 +185,38 @@ def test_initial_state_is_zero_and_unknown_name_is_an_error() -> None:
     assert initial_state(OptimizerConfig("sgd"), params).slots == ()
     with pytest.raises(ValueError, match="unknown optimizer"):
         initial_state(OptimizerConfig("rmsprop"), params)
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam"])
+def test_explain_gives_each_weight_of_update_bit_for_bit(name: str) -> None:
+    """`explain` for one weight ends in the very float `update` puts in W, update after update.
+
+    The learning rate 0.3 is not a power of two, so a different grouping of
+    lr * m_hat / (sqrt(v_hat) + eps) would show in the last bits.
+    """
+    config = OptimizerConfig(name, learning_rate=0.3, momentum=0.7, beta1=0.8, beta2=0.99)
+    optimizer = optimizer_for(config)
+    params, state = start(), initial_state(config, start())
+    for k in range(len(GRADS)):
+        gW, gb = grads(k)
+        new_params, new_state = optimizer.update(params, gW, gb, state)
+        for l in (1, 2):
+            for (j, i), w in np.ndenumerate(params.W[l]):
+                equations = optimizer.explain(float(w), float(gW[l][j, i]), state, l, j, i)
+                assert equations[-1].symbol == "w"
+                got, want = np.float64(equations[-1].value), new_params.W[l][j, i]
+                assert got.tobytes() == want.tobytes(), (name, k, l, j, i)
+                slots = {e.symbol: e.value for e in equations if e.assigns and e.symbol != "w"}
+                for symbol, value in slots.items():  # momentum's v, adam's m and v
+                    assert value == new_state.get(symbol + "W")[l][j, i]
+        params, state = new_params, new_state
+
+
+def test_optimizer_for_builds_the_named_rule() -> None:
+    """Each config name gives the object of that name, with the config's hyper-parameters."""
+    config = OptimizerConfig("adam", learning_rate=0.2, beta1=0.5, beta2=0.75, eps=1e-3)
+    assert optimizer_for(config) == Adam(0.2, 0.5, 0.75, 1e-3)
+    assert optimizer_for(OptimizerConfig("momentum", 0.1, momentum=0.3)) == Momentum(0.1, 0.3)
+    assert optimizer_for(OptimizerConfig("sgd", 0.4)) == Sgd(0.4)
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        optimizer_for(OptimizerConfig("rmsprop"))

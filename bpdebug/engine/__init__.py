@@ -7,20 +7,31 @@ optimizers, initialisation and the finite-difference gradient check.
 from bpdebug.engine.activations import ACTIVATION_TYPES, Activation, get_activation
 from bpdebug.engine.gradcheck import GradCheck, LayerCheck, check_gradients
 from bpdebug.engine.init import init_params
-from bpdebug.engine.losses import LOSS_TYPES, Loss, get_loss
+from bpdebug.engine.losses import LOSS_TYPES, Loss, OutputLayer, get_loss, output_layer
 from bpdebug.engine.network import Network, Params, Trace
-from bpdebug.engine.optimizers import OptimizerConfig, OptState, apply_update, initial_state
+from bpdebug.engine.optimizers import (
+    Equation,
+    Optimizer,
+    OptimizerConfig,
+    OptState,
+    apply_update,
+    initial_state,
+    optimizer_for,
+)
 
 __all__ = [
     "ACTIVATION_TYPES",
     "LOSS_TYPES",
     "Activation",
+    "Equation",
     "GradCheck",
     "LayerCheck",
     "Loss",
     "Network",
     "OptState",
+    "Optimizer",
     "OptimizerConfig",
+    "OutputLayer",
     "Params",
     "Trace",
     "apply_update",
@@ -29,4 +40,6 @@ __all__ = [
     "get_loss",
     "init_params",
     "initial_state",
+    "optimizer_for",
+    "output_layer",
 ]

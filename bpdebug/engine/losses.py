@@ -4,10 +4,14 @@
 each example, shape (m,); the batch cost C is its mean (the contract).
 `gradient` returns dC_0/da^(L), shape (n_L, m): column i is example i's own.
 
-Two pairs have fused forms that stay finite where the separate ones would
-take log(0): sigmoid + binary_cross_entropy and softmax + cross_entropy.
-They compute the same numbers from z instead of a (see `output_cost` and
-`output_delta`).
+The output activation and the loss meet in `OutputLayer`, which answers
+for the pair: C_0, delta^(L), and the chain rule's factors dC_0/da, da/dz
+and dC_0/dz taken from z (`factors`). Pairs with a shortcut override it
+(`FUSED_PAIRS`): sigmoid + binary_cross_entropy and softmax + cross_entropy
+take their costs from log-sigmoid and log-softmax of z, which stay finite
+where the separate forms would take log(0), and their delta^(L) is a - y;
+sigmoid + cross_entropy trains by the general rule but shows its delta,
+-y (1 - a), in one piece from z.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ class Loss(Protocol):
         """dC_0/da, shape (n_L, m)."""
         ...
 
+    def gradient_from_z(self, activation: Activation, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """dC_0/da, shape (n_L, m), with a = g(z) read from z: exact where a has rounded."""
+        ...
+
 
 @dataclass(frozen=True)
 class SquaredError:
@@ -49,6 +57,10 @@ class SquaredError:
 
     def gradient(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         out: np.ndarray = 2.0 * (a - y)
+        return out
+
+    def gradient_from_z(self, activation: Activation, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        out: np.ndarray = 2.0 * activation.residual(z, y)
         return out
 
 
@@ -66,6 +78,9 @@ class HalfSquaredError:
         out: np.ndarray = a - y
         return out
 
+    def gradient_from_z(self, activation: Activation, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return activation.residual(z, y)
+
 
 @dataclass(frozen=True)
 class CrossEntropy:
@@ -82,6 +97,13 @@ class CrossEntropy:
     def gradient(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             out: np.ndarray = np.where(y != 0.0, -y / np.where(y != 0.0, a, 1.0), 0.0)
+        return out
+
+    def gradient_from_z(self, activation: Activation, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """-y_j (1/a_j), with 1/a from z (1 + e^-z for sigmoid)."""
+        inverse_a, _ = activation.reciprocals(z)
+        with np.errstate(invalid="ignore", over="ignore"):
+            out: np.ndarray = np.where(y != 0.0, -y * inverse_a, 0.0)
         return out
 
 
@@ -104,6 +126,16 @@ class BinaryCrossEntropy:
             out: np.ndarray = (a - y) / (a * (1.0 - a))
         return out
 
+    def gradient_from_z(self, activation: Activation, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """-y_j / a_j + (1 - y_j) / (1 - a_j), with 1/a = 1 + e^-z and 1/(1 - a) = 1 + e^z
+        for sigmoid: finite wherever the true value is, unlike (a - y) / (a (1 - a))."""
+        inverse_a, inverse_complement = activation.reciprocals(z)
+        with np.errstate(invalid="ignore", over="ignore"):
+            out: np.ndarray = np.where(y != 0.0, -y * inverse_a, 0.0) + np.where(
+                y != 1.0, (1.0 - y) * inverse_complement, 0.0
+            )
+        return out
+
 
 LOSS_TYPES: dict[str, Loss] = {
     loss.name: loss
@@ -117,6 +149,119 @@ def get_loss(name: str) -> Loss:
     return LOSS_TYPES[name]
 
 
+@dataclass(frozen=True)
+class OutputFactors:
+    """The chain rule at the output layer, each (n_L, m), every factor read from z.
+
+    `dC_dz` (delta^(L)) is computed in one piece, so it stays finite where
+    a factor overflows (1/(1 - a) past z = 709); elsewhere it equals
+    `da_dz * dC_da` to a few ulps.
+    """
+
+    dC_da: np.ndarray
+    """dC_0/da^(L)."""
+    da_dz: np.ndarray | None
+    """g'(z^(L)), or None where da/dz is a Jacobian (softmax)."""
+    dC_dz: np.ndarray
+    """delta^(L) = dC_0/dz^(L)."""
+
+
+@dataclass(frozen=True)
+class OutputLayer:
+    """The output activation g_L and the loss together: C_0, delta^(L), the chain rule.
+
+    This is the general pair, which applies the chain rule as written:
+    delta^(L) = g'(z) * dC_0/da (softmax: its Jacobian). `cost` and `delta`
+    are the numbers the engine trains with; `factors` the ones the chain
+    rule shows, from z. `FUSED_PAIRS` holds the pairs that answer otherwise.
+    """
+
+    activation: Activation
+    loss: Loss
+
+    def cost(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """C_0 per example, shape (m,), from z and a, both (n_L, m)."""
+        return self.loss.value(a, y)
+
+    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(dC_0/da^(L), delta^(L)), each (n_L, m), as the engine computes them (from a).
+
+        Callers silence floating-point warnings (a saturated a divides by 0
+        in dC_0/da).
+        """
+        dC_da = self.loss.gradient(a, y)
+        return dC_da, self.activation.backprop(z, a, dC_da)
+
+    def factors(self, z: np.ndarray, y: np.ndarray) -> OutputFactors:
+        """dC_0/da, da/dz and delta^(L) from z and y, (n_L, m): exact where a has rounded.
+
+        For a few columns (softmax's Jacobian builds an (n, n, m) array).
+        """
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            dC_da = self.loss.gradient_from_z(self.activation, z, y)
+            da_dz = self.activation.exact_derivative(z) if self.activation.elementwise else None
+            return OutputFactors(dC_da, da_dz, self.exact_delta(z, y, dC_da))
+
+    def exact_delta(self, z: np.ndarray, y: np.ndarray, dC_da: np.ndarray) -> np.ndarray:
+        """delta^(L) from z, (n_L, m), given dC_0/da from `Loss.gradient_from_z`."""
+        return self.activation.exact_backprop(z, dC_da)
+
+
+class SigmoidBinaryCrossEntropy(OutputLayer):
+    """sigmoid + binary_cross_entropy: C_0 = y softplus(-z) + (1-y) softplus(z); delta = a - y."""
+
+    def cost(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        # -[y log s(z) + (1-y) log(1 - s(z))] = y softplus(-z) + (1-y) softplus(z)
+        out: np.ndarray = (y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)).sum(axis=0)
+        return out
+
+    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.loss.gradient(a, y), a - y
+
+    def exact_delta(self, z: np.ndarray, y: np.ndarray, dC_da: np.ndarray) -> np.ndarray:
+        return self.activation.residual(z, y)
+
+
+class SigmoidCrossEntropy(OutputLayer):
+    """sigmoid + cross_entropy: delta = -y (1 - a), which stays finite where 1/a overflows."""
+
+    def exact_delta(self, z: np.ndarray, y: np.ndarray, dC_da: np.ndarray) -> np.ndarray:
+        out: np.ndarray = y * self.activation.residual(z, np.ones_like(y))  # a - 1 = -(1 - a)
+        return out
+
+
+class SoftmaxCrossEntropy(OutputLayer):
+    """softmax + cross_entropy: C_0 = -sum_j y_j log-softmax(z)_j; delta = a sum_j y_j - y."""
+
+    def cost(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
+        shifted = z - z.max(axis=0, keepdims=True)
+        log_a = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
+        out: np.ndarray = -np.where(y != 0.0, y * log_a, 0.0).sum(axis=0)
+        return out
+
+    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.loss.gradient(a, y), a * y.sum(axis=0, keepdims=True) - y
+
+    def exact_delta(self, z: np.ndarray, y: np.ndarray, dC_da: np.ndarray) -> np.ndarray:
+        # a s - y = s (a - y) + y (s - 1), s = sum_j y_j: a - y when the targets sum to 1
+        s = y.sum(axis=0, keepdims=True)
+        out: np.ndarray = s * self.activation.residual(z, y) + y * (s - 1.0)
+        return out
+
+
+FUSED_PAIRS: dict[tuple[str, str], type[OutputLayer]] = {
+    ("sigmoid", "binary_cross_entropy"): SigmoidBinaryCrossEntropy,
+    ("sigmoid", "cross_entropy"): SigmoidCrossEntropy,
+    ("softmax", "cross_entropy"): SoftmaxCrossEntropy,
+}
+"""Output pairs that answer with their own forms, by (activation, loss) name."""
+
+
+def output_layer(activation: Activation, loss: Loss) -> OutputLayer:
+    """The pair g_L + loss: a fused one from `FUSED_PAIRS`, or the general chain rule."""
+    return FUSED_PAIRS.get((activation.name, loss.name), OutputLayer)(activation, loss)
+
+
 def output_cost(
     activation: Activation, loss: Loss, z: np.ndarray, a: np.ndarray, y: np.ndarray
 ) -> np.ndarray:
@@ -125,16 +270,7 @@ def output_cost(
     The fused pairs use log-sigmoid and log-softmax of z, which stay finite
     where a has rounded to exactly 0 or 1.
     """
-    if activation.name == "sigmoid" and loss.name == "binary_cross_entropy":
-        # -[y log s(z) + (1-y) log(1 - s(z))] = y softplus(-z) + (1-y) softplus(z)
-        out: np.ndarray = (y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)).sum(axis=0)
-        return out
-    if activation.name == "softmax" and loss.name == "cross_entropy":
-        shifted = z - z.max(axis=0, keepdims=True)
-        log_a = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
-        out = -np.where(y != 0.0, y * log_a, 0.0).sum(axis=0)
-        return out
-    return loss.value(a, y)
+    return output_layer(activation, loss).cost(z, a, y)
 
 
 def output_delta(
@@ -153,9 +289,5 @@ def output_delta(
     Either way the numbers are those of the general rule. Callers silence
     floating-point warnings (a saturated a divides by 0 in dC_0/da).
     """
-    dC_da = loss.gradient(a, y)
-    if fused and activation.name == "sigmoid" and loss.name == "binary_cross_entropy":
-        return dC_da, a - y
-    if fused and activation.name == "softmax" and loss.name == "cross_entropy":
-        return dC_da, a * y.sum(axis=0, keepdims=True) - y
-    return dC_da, activation.backprop(z, a, dC_da)
+    pair = output_layer(activation, loss) if fused else OutputLayer(activation, loss)
+    return pair.delta(z, a, y)
