@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bpdebug.engine import Activation, Network, Params, Trace
+from bpdebug.engine import Network, Params, Trace
 from bpdebug.engine.losses import output_layer
 
 
@@ -135,55 +135,4 @@ def chain_rule_at(
         reg=float(trace.dW_reg[l][j, k]) if trace.dW_reg[l].size else 0.0,
         per_example=tuple(float(x) for x in per_example),
         recorded=float(trace.delta[l][j, i]),
-    )
-
-
-def chain_rule_for(
-    trace: Trace,
-    W: tuple[np.ndarray, ...],
-    activation: Activation,
-    l: int,
-    j: int,
-    k: int,
-    i: int,
-) -> ChainRule:
-    """dC_0/dw_jk^(l) for example i, from the engine's recorded numbers (from a).
-
-    Superseded by `chain_rule_at`, whose factors are read from z: here
-    dC0/da at the output is the recorded (a - y)/(a(1 - a)) and da/dz is
-    a(1 - a), which are inf, NaN or 0 where a has saturated. Kept only
-    until `Debugger.chain_rule` calls `chain_rule_at`; nothing on screen
-    uses it. `W` is the weights by layer and `activation` is g of layer l.
-    """
-    a_prev = trace.a[l - 1]
-    delta = trace.delta[l]
-    if l == trace.depth:
-        dC_da = float(trace.dC_da[j, i])
-        paths: tuple[PathTerm, ...] = ()
-    else:
-        nxt = trace.delta[l + 1]
-        paths = tuple(
-            PathTerm(q, float(W[l + 1][q, j]), float(nxt[q, i])) for q in range(nxt.shape[0])
-        )
-        dC_da = float(W[l + 1][:, j] @ nxt[:, i])
-    da_dz = (
-        float(activation.derivative(trace.z[l][:, i : i + 1], trace.a[l][:, i : i + 1])[j, 0])
-        if activation.elementwise
-        else None
-    )
-    per_example = delta[j, :] * a_prev[k, :]
-    return ChainRule(
-        layer=l,
-        j=j,
-        k=k,
-        example=i,
-        dz_dw=float(a_prev[k, i]),
-        da_dz=da_dz,
-        dC_da=dC_da,
-        dC_dz=float(delta[j, i]),
-        paths=paths,
-        product=float(per_example[i]),
-        batch_mean=float(trace.dW[l][j, k]),
-        reg=float(trace.dW_reg[l][j, k]) if trace.dW_reg[l].size else 0.0,
-        per_example=tuple(float(x) for x in per_example),
     )

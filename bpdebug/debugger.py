@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bpdebug.breakpoints import parse_step
-from bpdebug.chainrule import ChainRule, chain_rule_for
+from bpdebug.chainrule import ChainRule, chain_rule_at
 from bpdebug.engine import Params, Trace
 from bpdebug.errors import InputError
 from bpdebug.scenario.limits import REPLAY_STEPS, REPLAY_WORK, replay_limit_passed
@@ -280,10 +280,8 @@ class Debugger:
     def chain_rule(self) -> ChainRule:
         """The chain rule for the selected weight and example (example 0 for the batch)."""
         net = self.timeline.trainer.network
-        trace = self.trace
-        l, j, k = self.layer, self.j, self.k
         i = self.example or 0
-        return chain_rule_for(trace, self.params.W, net.activations[l], l, j, k, i)
+        return chain_rule_at(net, self.params, self.trace, self.layer, self.j, self.k, i)
 
     def edit_weight(self, value: float) -> bool:
         """Set w_jk of the selected layer to `value`: history branches from this step.
@@ -291,11 +289,6 @@ class Debugger:
         False (no branch) when the weight already has that value.
         """
         return self.timeline.edit_weight(self.layer, self.j, self.k, value)
-
-    def next_weight(self) -> float:
-        """w_jk of the selected layer after this step's update (from the next state)."""
-        state = self.timeline.state_at(self.step + 1)
-        return float(state.params.W[self.layer][self.j, self.k])
 
     def reference_step(self) -> int | None:
         """The step `d` compares with: the mark, or the step before; None at step 0."""

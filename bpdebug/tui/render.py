@@ -11,27 +11,7 @@ import math
 from rich.text import Text
 
 from bpdebug.debugger import Debugger
-
-PRIME = {
-    "sigmoid": "σ'",
-    "tanh": "tanh'",
-    "relu": "relu'",
-    "leaky_relu": "leaky_relu'",
-    "linear": "linear'",
-    "softmax": "softmax'",
-}
-"""g' by activation name, as the chain-rule pane writes it."""
-
-LOSS_GRADIENT = {
-    "squared_error": "2(a_{j}^({l}) - y_{j})",
-    "half_squared_error": "(a_{j}^({l}) - y_{j})",
-    "cross_entropy": "-y_{j}/a_{j}^({l})",
-    "binary_cross_entropy": "(a_{j}^({l}) - y_{j})/(a_{j}^({l})(1 - a_{j}^({l})))",
-}
-"""dC_0/da_j^(L) by loss name."""
-
-MAX_PATHS = 4
-"""Path terms written out before the sum is abbreviated."""
+from bpdebug.update_rule import rule_summary
 
 
 def fmt(x: float, width: int = 0) -> str:
@@ -86,57 +66,6 @@ def example_text(debugger: Debugger) -> str:
     return f"example: {debugger.example} of {m}"
 
 
-def chain_text(debugger: Debugger) -> Text:
-    """The chain-rule pane for the selected weight w_jk^(l)."""
-    l, j, k = debugger.layer, debugger.j, debugger.k
-    text = Text()
-    text.append(f"chain rule for w_{j}{k}{sup(l)}", style="bold")
-    text.append(f"  (unit {j} of layer {l}, from unit {k} of layer {l - 1})\n")
-    if not debugger.known("delta", l):
-        text.append(
-            f"needs delta{sup(l)}: step into the backward pass (s) to layer {l}", style="dim"
-        )
-        return text
-    rule = debugger.chain_rule()
-    net = debugger.timeline.scenario.network
-    activation = net.activation_of(l)
-    m = debugger.trace.batch_size
-    i = rule.example
-    which = f"example {i}" if debugger.example is not None else f"example {i} of {m}"
-    text.append("dC0/dw = dz/dw · da/dz · dC0/da", style="bold")
-    text.append(f"   ({which})\n")
-    dC_da_name = (
-        LOSS_GRADIENT[net.loss].format(j=j, l=l)
-        if l == debugger.depth
-        else f"Σ_q w_q{j}{sup(l + 1)} δ_q{sup(l + 1)}"
-    )
-    if rule.da_dz is None:
-        text.append(
-            f"       = a_{k}{sup(l - 1)} · δ_{j}{sup(l)}   (softmax: da/dz is a Jacobian)\n"
-        )
-        text.append(f"       = {fmt(rule.dz_dw)} · {fmt(rule.dC_dz)} = ")
-    else:
-        g = f"{PRIME.get(activation, 'g')}(z_{j}{sup(l)})"
-        text.append(f"       = a_{k}{sup(l - 1)} · {g} · {dC_da_name}\n")
-        text.append(f"       = {fmt(rule.dz_dw)} · {fmt(rule.da_dz)} · {fmt(rule.dC_da)} = ")
-    text.append(fmt(rule.product), style="bold")
-    text.append("\n")
-    if rule.paths:
-        terms = [f"{fmt(p.weight)}·{fmt(p.delta)}" for p in rule.paths[:MAX_PATHS]]
-        more = f" + … ({len(rule.paths)} paths)" if len(rule.paths) > MAX_PATHS else ""
-        text.append(f"dC0/da_{j}{sup(l)} = Σ over layer {l + 1}: ")
-        text.append(" + ".join(terms) + more + f" = {fmt(rule.dC_da)}\n")
-    text.append(f"batch mean dC/dw_{j}{k}{sup(l)} = ")
-    text.append(fmt(rule.batch_mean), style="bold")
-    text.append(f"  (mean of {m} examples = dW{sup(l)}[{j},{k}])")
-    if rule.reg:
-        text.append(f"\n+ regularization {fmt(rule.reg)} = {fmt(rule.batch_mean + rule.reg)}")
-    if debugger.phase.kind == "update":
-        w = float(debugger.params.W[l][j, k])
-        text.append(f"\nupdate: w_{j}{k}{sup(l)} {fmt(w)} → {fmt(debugger.next_weight())}")
-    return text
-
-
 def status_text(debugger: Debugger, running: bool, busy: str = "") -> Text:
     """The status line: step, what runs or why it stopped, cost, |grad|, lr, epoch, phase.
 
@@ -169,5 +98,9 @@ def status_text(debugger: Debugger, running: bool, busy: str = "") -> Text:
         f"epoch {timeline.epoch}",
         debugger.phase.describe(),
     ]
+    if debugger.phase.kind == "update":
+        trainer = timeline.trainer
+        rule = rule_summary(trainer.optimizer, trainer.network.l1, trainer.network.l2)
+        parts[-1] = f"update {rule}"
     text.append(" │ " + " │ ".join(parts))
     return text

@@ -16,9 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from bpdebug.debugger import Debugger
+from bpdebug.tui.equations import chain_text
 from bpdebug.tui.literal import literal
 from bpdebug.tui.panes import boundary_data, matrix_panes
-from bpdebug.tui.render import chain_text, example_text, network_text, status_text
+from bpdebug.tui.render import example_text, network_text, status_text
 from bpdebug.tui.widgets.boundary import DecisionBoundary
 from bpdebug.tui.widgets.costplot import CostPlot
 from bpdebug.tui.widgets.matrix import MatrixView
