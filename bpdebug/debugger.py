@@ -236,7 +236,7 @@ class Debugger:
             if nonfinite:
                 self._select_nonfinite()
         else:
-            self.paused = "paused" if stop.reason == "interrupted" else ""
+            self.paused = ""  # the caller says why it stopped asking (c pressed again)
         self._clamp_example()
 
     def _select_nonfinite(self) -> None:

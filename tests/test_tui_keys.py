@@ -143,7 +143,8 @@ async def test_c_runs_in_a_worker_and_c_again_pauses(tmp_path):
         await pilot.press("c")  # start training
         assert app.main.running
         assert app.main.check_action("next", ()) is None
-        assert app.main.check_action("continue", ()) is True
+        assert app.main.check_action("continue", ()) is False  # c is `pause` now
+        assert app.main.check_action("pause", ()) is True
         assert "running" in status(app)
         await pilot.press("c")  # pause
         await wait_stopped(pilot, app)

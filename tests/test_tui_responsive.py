@@ -7,7 +7,7 @@ comments, and checks the state the screen shows.
 from __future__ import annotations
 
 import numpy as np
-from textual.widgets import Footer
+from textual.widgets import Footer, Input
 from tui_helpers import (
     NARROW,
     SCENARIOS,
@@ -48,7 +48,7 @@ async def test_esc_cancels_a_long_goto_and_the_step_stays(tmp_path):
         app.main.sync()
         await start_long_goto(pilot, app)
         await wait_until(pilot, lambda: "replaying" in status(app) and "/s" in status(app))
-        assert "400,000 updates" in status(app) and "esc cancels" in status(app)
+        assert "/ 399,997 updates" in status(app) and "esc cancels" in status(app)
         await pilot.press("escape")  # cancel
         await wait_until(pilot, lambda: app.main.busy == "")
         assert d.step == 3
@@ -104,15 +104,15 @@ async def test_the_far_jump_question_can_be_declined(tmp_path):
 
 
 async def test_looking_around_while_c_trains(tmp_path):
-    """While c runs: ↓ → x v h l tab and ? act; the footer offers c pause; b's breakpoint stops the run."""
+    """While c runs: tab ↓ → x v h l and ? act; the footer offers c pause; a breakpoint
+    added with b stops the run."""
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         d = app.debugger
-        d.breakpoints.clear()  # run freely
         await pilot.press("c")  # continue
         assert app.main.running
-        await pilot.press("down", "right", "x", "v", "h", "l")  # look around
-        assert (d.j, d.k, d.example, app.main.pane) == (1, 1, 0, "db")
+        await pilot.press("tab", "down", "right", "x", "v", "h", "l")  # look around
+        assert (d.layer, d.j, d.k, d.example, app.main.pane) == (1, 1, 1, 0, "db")
         assert app.main.heatmap and app.main.log_scale and app.main.running
         await pilot.pause()
         shown = [str(key.render()) for key in app.screen.query_one(Footer).query("FooterKey")]
@@ -120,16 +120,21 @@ async def test_looking_around_while_c_trains(tmp_path):
         assert not any("continue" in text for text in shown)
         await pilot.press("question_mark")  # help opens over the run
         await pilot.press("escape")
-        now = d.step
-        await pilot.press("b", *f"step {now + 300}", "enter", "escape")  # stop 300 steps on
-        await wait_stopped(pilot, app, timeout=30)
-        assert d.step == now + 300
-        assert f"breakpoint step {now + 300}" in status(app)
+        await pilot.press("b")  # the breakpoints dialog, over the run
+        # Typed keys reach a dialog at once, but Pilot waits for an idle app before
+        # each press, which a running worker keeps busy: fill the input in one go.
+        target = d.step + 60_000
+        app.screen.query_one("#bp-input", Input).value = f"step {target}"
+        await pilot.press("enter", "escape")  # add it, close
+        assert d.step < target and app.main.running
+        await wait_stopped(pilot, app, timeout=60)
+        assert d.step == target
+        assert f"breakpoint step {target}" in status(app)
 
 
 async def test_a_breakpoint_fires_once_per_crossing(tmp_path):
     """cost < 0.05 stops where the cost falls below; c then trains on instead of one step."""
-    app = xor_app(tmp_path)
+    app = xor_app(tmp_path, keep_breakpoints=True)
     async with app.run_test(size=WIDE) as pilot:
         d = app.debugger
         assert d.breakpoints == [Breakpoint("cost_below", 0.05)]  # xor.toml ships it
@@ -163,7 +168,7 @@ async def test_arrows_move_the_selection_and_keep_it_in_view_at_80x24(tmp_path):
         W = app.screen.query_one("#m-W", MatrixView)
         assert W.selected == (2, 40)
         region = W.cell_region(2, 40)
-        x, y = W.scroll_offset
+        x = W.scroll_offset.x
         assert x <= region.x and region.right <= x + W.scrollable_content_region.width
 
 

@@ -32,9 +32,16 @@ NARROW = (80, 24)
 """A classic terminal: the panes become tabs."""
 
 
-def xor_app(tmp_path: Path, scenario: Path = XOR) -> BpdebugApp:
-    """The app for `scenario`, exporting into `tmp_path / "exports"`."""
-    return build_app(str(scenario), export_dir=tmp_path / "exports")
+def xor_app(tmp_path: Path, scenario: Path = XOR, keep_breakpoints: bool = False) -> BpdebugApp:
+    """The app for `scenario`, exporting into `tmp_path / "exports"`.
+
+    The scenario's own breakpoints (xor.toml's `cost < 0.05`) are dropped
+    unless `keep_breakpoints`: most tests train past them and add their own.
+    """
+    app = build_app(str(scenario), export_dir=tmp_path / "exports")
+    if not keep_breakpoints:
+        app.debugger.breakpoints.clear()
+    return app
 
 
 def divergent_scenario(tmp_path: Path) -> Path:

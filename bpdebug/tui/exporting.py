@@ -27,8 +27,11 @@ def export_all(timeline: Timeline, folder: Path, svg: str) -> list[Path]:
     """
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise OSError(f"cannot use {folder} as the export folder: it is a file") from None
     except OSError as error:
-        raise OSError(f"{folder}: {error.strerror or error}") from None
+        reason = error.strerror or str(error)
+        raise OSError(f"cannot create the export folder {folder}: {reason}") from None
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(timeline.scenario.path).stem) or "scenario"
     base = f"{stem}-step{timeline.step}"
     for n in itertools.count(1):
@@ -46,7 +49,7 @@ def export_all(timeline: Timeline, folder: Path, svg: str) -> list[Path]:
         except ExportError as error:  # names its file
             detail = str(error)
         except OSError as error:
-            detail = f"{paths[len(written)]}: {error.strerror or error}"
+            detail = f"cannot write {paths[len(written)]}: {error.strerror or error}"
         for path in written:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
