@@ -67,12 +67,12 @@ class SessionScreen(Screen[None]):
 
     narrow: reactive[bool] = reactive(False, recompose=True)
     too_small: reactive[bool] = reactive(False, recompose=True)
-    view: reactive[View] = reactive(View, init=False)
+    view: reactive[View] = reactive(View, init=False, repaint=False)
     """Where the session stands; the panes redraw from it."""
-    running: reactive[bool] = reactive(False, bindings=True)
+    running: reactive[bool] = reactive(False, bindings=True, repaint=False)
     """Training runs in a worker (`c`)."""
-    busy: reactive[str] = reactive("", bindings=True)
-    """A long motion or check in progress: what the status line says of it."""
+    busy: reactive[str] = reactive("", bindings=True, repaint=False)
+    """The long motion or check in progress (empty: none); set when it starts and ends."""
 
     def __init__(self, debugger: Debugger, two_inputs: bool) -> None:
         super().__init__()
@@ -88,7 +88,7 @@ class SessionScreen(Screen[None]):
         self._stale: set[str] = set()
         self._available: tuple[bool, ...] = ()
         self.busy_text = ""
-        """The worker's latest progress line (the screen shows it each frame)."""
+        """The worker's latest progress line; the status line shows it each frame."""
         self._matrices_at = 0.0
         self._timer: Timer | None = None
         self._pause_requested = False
@@ -184,7 +184,7 @@ class SessionScreen(Screen[None]):
                 diff=self.diff,
                 log_scale=self.log_scale,
                 running=self.running,
-                busy=self.busy,
+                busy=self.busy_text or self.busy,
                 size=(self.size.width, self.size.height),
             )
 
@@ -250,7 +250,8 @@ class SessionScreen(Screen[None]):
                 self._finish(done, end.value)
                 return
         self._cancel_requested = False
-        self.busy = progress_text(label, *progress, 0.0)
+        self.busy_text = progress_text(label, *progress, 0.0)
+        self.busy = label
         self._start_timer()
         self._move_in_worker(label, motion, done, progress)
 
@@ -280,7 +281,7 @@ class SessionScreen(Screen[None]):
     def _moved(
         self, finished: bool, result: Any, done: Callable[[Any], None] | None, label: str
     ) -> None:
-        self.busy = ""
+        self.busy = self.busy_text = ""
         self._stop_timer()
         if finished:
             self._finish(done, result)
@@ -303,8 +304,6 @@ class SessionScreen(Screen[None]):
             self._timer = None
 
     def _frame(self) -> None:
-        if self.busy and self.busy_text:
-            self.busy = self.busy_text
         self.sync()
 
     def action_cancel(self) -> None:
