@@ -86,11 +86,16 @@ TIME = frozenset({"step_into", "step_back", "next", "rewind", "reverse_continue"
 """Actions that move time: they wait while training runs or a motion replays."""
 
 
+FIRST = ("help", "quit")
+"""Shown first in the footer, so that a narrow terminal never cuts them."""
+
+
 def bindings() -> list[Binding]:
     """The main screen's bindings (tab with priority: on this screen it moves between layers)."""
+    ordered = sorted(KEYS, key=lambda key: key.name not in FIRST)  # stable: the rest keep order
     return [
         Binding(key.keys, key.action, key.label, show=key.show, priority=key.keys.endswith("tab"))
-        for key in KEYS
+        for key in ordered
     ]
 
 
