@@ -312,7 +312,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
 
 
 def _export(args: argparse.Namespace, console: Console) -> int:
-    from bpdebug.export import ExportError, export
+    from bpdebug.snapshot import ExportError, export
 
     timeline = _timeline_at(args.scenario, args.step)
     try:

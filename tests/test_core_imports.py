@@ -37,7 +37,7 @@ CORE_MODULES = (
     "bpdebug.scenario.model",
     "bpdebug.errors",
     "bpdebug.files",
-    "bpdebug.export",
+    "bpdebug.snapshot",
     "bpdebug.debugger",  # the debugger's state; its docstring promises no Textual
 )
 """Modules that must never pull in a UI toolkit, alone or together."""
@@ -74,7 +74,7 @@ def test_all_core_modules_together_import_no_ui() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["bpdebug.engine", "bpdebug.timeline", "bpdebug.scenario", "bpdebug.export"]
+    "module", ["bpdebug.engine", "bpdebug.timeline", "bpdebug.scenario", "bpdebug.snapshot"]
 )
 def test_each_layer_alone_imports_no_ui(module: str) -> None:
     loaded = imported_after((module,))

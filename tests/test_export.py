@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 import bpdebug
+import bpdebug.snapshot.write
 from bpdebug.errors import InputError
-from bpdebug.export import ExportError, export, flatten, load_snapshot, snapshot
 from bpdebug.scenario.model import Dataset, NetworkSpec, Scenario, TrainingSpec
+from bpdebug.snapshot import ExportError, export, flatten, load_snapshot, snapshot
 from bpdebug.timeline import Timeline
 
 X = np.array([[0, 0, 1, 1], [0, 1, 0, 1]], dtype=float)
@@ -264,7 +265,7 @@ def test_no_temp_files_after_success_or_failure(
     def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(bpdebug.export, "write_npz", disk_full)
+    monkeypatch.setattr(bpdebug.snapshot.write, "write_npz", disk_full)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ExportError) as caught:
         export(timeline, "full.npz")
@@ -407,7 +408,7 @@ def test_not_an_object_and_missing_file(tmp_path: Path) -> None:
 
 
 def npz_arrays() -> dict[str, np.ndarray]:
-    from bpdebug.export import snapshot_arrays
+    from bpdebug.snapshot import snapshot_arrays
 
     return flatten(snapshot_arrays(xor_timeline(0)))
 
@@ -473,7 +474,7 @@ def test_export_and_files_never_import_the_ui_toolkits() -> None:
     import sys
 
     code = (
-        "import sys, bpdebug.export, bpdebug.files; "
+        "import sys, bpdebug.snapshot, bpdebug.files; "
         "print(sorted(m for m in ('textual', 'rich', 'plotext') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -34,11 +34,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bpdebug.errors import MESSAGE_LIMIT, InputError
-from bpdebug.export import export, load_snapshot, snapshot
 from bpdebug.scenario import load_scenario, loads_scenario
+from bpdebug.snapshot import export, load_snapshot, snapshot
+from bpdebug.snapshot.reopen import reopen
 from bpdebug.text import is_printable, printable
 from bpdebug.timeline import Timeline
-from bpdebug.tui.reopen import reopen
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "bpdebug"

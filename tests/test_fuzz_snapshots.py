@@ -42,8 +42,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bpdebug.errors import InputError
-from bpdebug.export import export, load_snapshot
 from bpdebug.scenario import loads_scenario
+from bpdebug.snapshot import export, load_snapshot
 from bpdebug.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 
 from bpdebug.errors import InputError
-from bpdebug.export import export, load_snapshot
 from bpdebug.scenario import load_scenario, loads_scenario
+from bpdebug.snapshot import export, load_snapshot
+from bpdebug.snapshot.reopen import open_timeline, reopen
 from bpdebug.timeline import Timeline
-from bpdebug.tui.reopen import open_timeline, reopen
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "bpdebug"

@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 
 from bpdebug.errors import InputError
-from bpdebug.export import export, load_snapshot
 from bpdebug.scenario import load_scenario
+from bpdebug.snapshot import export, load_snapshot
 from bpdebug.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ SPAN = {".json": 0.9, ".npz": 0.45, ".md": 0.15}
 
 HELPER = r"""
 import os, sys
-from bpdebug.export import export
+from bpdebug.snapshot import export
 from bpdebug.scenario import load_scenario
 from bpdebug.timeline import Timeline
 
@@ -163,7 +163,7 @@ def xor_timeline() -> Timeline:
 
 @pytest.mark.parametrize("suffix", [".json", ".npz", ".md"])
 def test_export_never_overwrites_without_force(tmp_path: Path, suffix: str) -> None:
-    from bpdebug.export import ExportError
+    from bpdebug.snapshot import ExportError
 
     target = tmp_path / f"mine{suffix}"
     target.write_bytes(b"precious")

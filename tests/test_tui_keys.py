@@ -27,9 +27,9 @@ from tui_helpers import (
     xor_app,
 )
 
-from bpdebug.export import export
 from bpdebug.scenario import load_scenario
 from bpdebug.scenario.model import Breakpoint
+from bpdebug.snapshot import export
 from bpdebug.timeline import Timeline
 from bpdebug.tui import build_app
 from bpdebug.tui.app import BpdebugApp

@@ -34,13 +34,13 @@ from textual import events
 from textual.widgets import Input, Label, Static
 from tui_helpers import REPO, WIDE, XOR, record_notifications, wait_until, xor_app
 
-import bpdebug.export
+import bpdebug.snapshot.write
 import bpdebug.tui.exporting
 from bpdebug.breakpoints import MAX_STEP
 from bpdebug.breakpoints import parse as parse_breakpoint
-from bpdebug.export import export
 from bpdebug.scenario import load_scenario
 from bpdebug.scenario.model import Breakpoint
+from bpdebug.snapshot import export
 from bpdebug.timeline import Timeline
 from bpdebug.tui import build_app
 from bpdebug.tui.app import BpdebugApp
@@ -603,14 +603,17 @@ def test_a_dangling_symlink_is_a_taken_name_never_written_through(tmp_path):
 def test_a_failed_md_write_removes_the_json_and_npz_and_names_the_md(tmp_path, monkeypatch):
     """The disk fills while the .md is written: the .json and .npz already written go, and
     the error names xor-step0.md and says why, in one line."""
-    real = bpdebug.export.write_atomic
+    real = bpdebug.snapshot.write.write_atomic
 
     def full_disk(path: Any, data: bytes, **kwargs: Any) -> Path:
         if str(path).endswith(".md"):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(path, data, **kwargs)
 
-    monkeypatch.setattr(bpdebug.export, "write_atomic", full_disk)  # the writer export() uses
+    # the writer export() uses
+    monkeypatch.setattr(
+        bpdebug.snapshot.write, "write_atomic", full_disk
+    )  # the writer export() uses
     folder = tmp_path / "exports"
     with pytest.raises(OSError) as caught:
         export_all(xor_timeline(), folder, "<svg/>")
@@ -654,14 +657,14 @@ def test_a_name_taken_while_exporting_moves_the_export_to_the_next_name(tmp_path
 async def test_e_notifies_the_file_that_failed_in_one_line(tmp_path, monkeypatch):
     """In the app, the failed export's notification names xor-step0.md and the reason, and
     no file of the export is left."""
-    real = bpdebug.export.write_atomic
+    real = bpdebug.snapshot.write.write_atomic
 
     def full_disk(path: Any, data: bytes, **kwargs: Any) -> Path:
         if str(path).endswith(".md"):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(path, data, **kwargs)
 
-    monkeypatch.setattr(bpdebug.export, "write_atomic", full_disk)
+    monkeypatch.setattr(bpdebug.snapshot.write, "write_atomic", full_disk)
     app = xor_app(tmp_path)
     notes = record_notifications(app)
     async with app.run_test(size=WIDE) as pilot:

@@ -16,8 +16,8 @@ def build_app(arg: str, export_dir: Path = Path("exports")) -> BpdebugApp:
     for a bad file (before anything is drawn).
     """
     from bpdebug.debugger import Debugger
+    from bpdebug.snapshot.reopen import open_timeline
     from bpdebug.tui.app import BpdebugApp
-    from bpdebug.tui.reopen import open_timeline
 
     timeline, reopening = open_timeline(arg)
     debugger = Debugger(timeline, timeline.scenario.breakpoints)

@@ -18,6 +18,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from bpdebug.debugger import Debugger
+from bpdebug.snapshot.reopen import Reopening
 from bpdebug.text import printable
 from bpdebug.timeline import Edit
 from bpdebug.tui.dialogs import BreakpointsScreen
@@ -26,7 +27,6 @@ from bpdebug.tui.main import MIN_SIZE as MIN_SIZE
 from bpdebug.tui.main import NARROW_HEIGHT as NARROW_HEIGHT
 from bpdebug.tui.main import NARROW_WIDTH as NARROW_WIDTH
 from bpdebug.tui.main import MainScreen as MainScreen
-from bpdebug.tui.reopen import Reopening
 from bpdebug.tui.signals import catch_ending_signals, exit_status
 
 

@@ -8,8 +8,8 @@ import os
 import re
 from pathlib import Path
 
-from bpdebug.export import ExportError, export
 from bpdebug.files import write_atomic
+from bpdebug.snapshot import ExportError, export
 from bpdebug.timeline import Timeline
 
 SUFFIXES = (".json", ".npz", ".md", ".svg")

@@ -18,10 +18,10 @@ import numpy as np
 from bpdebug.engine import Params
 from bpdebug.engine.network import EMPTY
 from bpdebug.errors import InputError
-from bpdebug.export import load_snapshot
 from bpdebug.scenario import load_scenario, loads_scenario, resolve_scenario_arg
 from bpdebug.scenario.limits import REPLAY_STEPS, REPLAY_WORK, replay_limit_passed
 from bpdebug.scenario.model import Dataset, Scenario
+from bpdebug.snapshot.read import load_snapshot
 from bpdebug.timeline import Edit, Progress, Timeline, finish
 
 SNAPSHOT_SUFFIXES = (".json", ".npz")
