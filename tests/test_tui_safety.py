@@ -611,9 +611,7 @@ def test_a_failed_md_write_removes_the_json_and_npz_and_names_the_md(tmp_path, m
         return real(path, data, **kwargs)
 
     # the writer export() uses
-    monkeypatch.setattr(
-        bpdebug.snapshot.write, "write_atomic", full_disk
-    )  # the writer export() uses
+    monkeypatch.setattr(bpdebug.snapshot.write, "write_atomic", full_disk)
     folder = tmp_path / "exports"
     with pytest.raises(OSError) as caught:
         export_all(xor_timeline(), folder, "<svg/>")
