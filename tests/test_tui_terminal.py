@@ -127,9 +127,37 @@ def test_quit_while_training_ends_the_process(tmux):
     The training thread has to learn that the app quit, or it keeps the
     process alive (the Pilot side is in test_tui_keys).
     """
-    tmux.start(COMMAND, 120, 40)
+    # wide.toml has no breakpoint: training runs until paused
+    tmux.start(f"{shlex.quote(str(SCRIPT))} scenarios/wide.toml", 120, 40)
     tmux.wait_for("step 0")
     tmux.keys("c")  # continue: train until a breakpoint
     tmux.wait_for("running")
     tmux.keys("q")  # quit while it runs
     tmux.wait_gone(timeout=5)  # a clean quit takes well under a second
+
+
+def test_a_long_go_to_shows_progress_and_esc_cancels_it(tmux):
+    """g 900000 asks first, then replays with a progress line; esc stops it at once and
+    the step is where it was; the keys answer meanwhile, and q still quits."""
+    tmux.start(COMMAND, 120, 40)
+    tmux.wait_for("step 0")
+    tmux.keys("n", "n")  # step 2
+    tmux.wait_for("step 2")
+    tmux.keys("g")  # go to ...
+    tmux.wait_for("go to step")
+    tmux.keys("C-a", "C-k")  # clear the prefilled step
+    time.sleep(0.5)  # keys sent in one burst with control keys can reach Textual merged
+    tmux.keys("900000")  # ... a step far past the history
+    tmux.wait_for("900000")
+    tmux.keys("Enter")
+    tmux.wait_for("updates past the furthest step computed")
+    tmux.keys("y")  # replay
+    screen = tmux.wait_for("left · esc cancels")  # progress with a rate and what is left
+    assert "/ 899,998 updates" in screen
+    tmux.keys("x")  # look at example 0 while it replays
+    tmux.wait_for("example: 0 of 4")
+    tmux.keys("Escape")  # cancel
+    screen = tmux.wait_for("replaying cancelled: still at step 2")
+    assert "esc cancels" not in screen
+    tmux.keys("q")
+    tmux.wait_gone(timeout=5)
