@@ -239,25 +239,30 @@ class Network:
         """
         m = X.shape[1]
         L = self.depth
+        W, g = params.W, self.activations
         delta: list[np.ndarray] = [EMPTY] * (L + 1)
         dW: list[np.ndarray] = [EMPTY] * (L + 1)
         db: list[np.ndarray] = [EMPTY] * (L + 1)
         z, a = self._forward(params, X)
-        per_example = output_cost(self.activations[L], self.loss, z[L], a[L], Y)
-        dC_da, delta[L] = output_delta(
-            self.activations[L], self.loss, z[L], a[L], Y, fused=self.fused
-        )
+        per_example = output_cost(g[L], self.loss, z[L], a[L], Y)
+        dC_da, delta[L] = output_delta(g[L], self.loss, z[L], a[L], Y, fused=self.fused)
+        reduce = np.add.reduce
+        # Each array is made read-only as soon as it is final (one pass, no second loop).
         for l in range(L, 0, -1):
             if l < L:
-                dC_da_l = params.W[l + 1].T @ delta[l + 1]
-                delta[l] = self.activations[l].backprop(z[l], a[l], dC_da_l)
-            dW[l] = delta[l] @ a[l - 1].T / m
-            db[l] = np.add.reduce(delta[l], axis=1) / m  # the batch mean
+                delta[l] = g[l].backprop(z[l], a[l], W[l + 1].T @ delta[l + 1])
+            delta_l = delta[l]
+            delta_l.setflags(write=False)
+            dW_l = delta_l @ a[l - 1].T / m
+            dW_l.setflags(write=False)
+            dW[l] = dW_l
+            db_l = reduce(delta_l, axis=1) / m  # the batch mean
+            db_l.setflags(write=False)
+            db[l] = db_l
+            z[l].setflags(write=False)
+            a[l].setflags(write=False)
         reg_cost, dW_reg = self.regularization(params)
-        data_cost = float(np.add.reduce(per_example)) / m
-        for arrays in (z, a, delta, dW, db):
-            for x in arrays[1:]:
-                x.setflags(write=False)
+        data_cost = float(reduce(per_example)) / m
         dC_da.setflags(write=False)
         per_example.setflags(write=False)
         return Trace(
