@@ -42,6 +42,11 @@ EXIT_BUG = 70
 EXIT_OUTPUT_LOST = 74
 EXIT_INTERRUPTED = 130
 
+RUN_CAP = 100_000
+"""Most updates `run` makes without --steps (it stops earlier at a breakpoint or NaN/inf)."""
+REPLAY_PROGRESS_DELAY = 1.0
+"""Seconds a replay (export, check) runs before it shows its progress."""
+
 
 class CommandError(Exception):
     """A one-line error for the user, with the exit status to leave with."""
@@ -187,10 +192,26 @@ def build_parser(console: Console) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
     run = sub.add_parser(
-        "run", console=console, prog="bpdebug run", help="train headless and print the final cost"
+        "run",
+        console=console,
+        prog="bpdebug run",
+        help="train headless and print the final cost",
+        description=(
+            "Train headless and print the final step and cost. Progress (rate, ETA) goes "
+            "to standard error. Ctrl-C stops after the update in progress and prints "
+            "where the run stopped (exit status 130); a second Ctrl-C stops at once."
+        ),
     )
     run.add_argument("scenario", metavar="SCENARIO")
-    run.add_argument("--steps", type=_count(0), required=True, help="updates to make")
+    run.add_argument(
+        "--steps",
+        type=_count(0),
+        default=None,
+        help=(
+            "updates to make; without --steps, train until a breakpoint is crossed or "
+            f"NaN/inf appears, at most {RUN_CAP:,} updates"
+        ),
+    )
     run.add_argument(
         "--ignore-breakpoints",
         action="store_true",
@@ -344,11 +365,24 @@ def _load(arg: str) -> Scenario:
     return load_scenario(find_scenario_arg(arg))
 
 
-def _timeline_at(arg: str, step: int) -> Timeline:
+def _timeline_at(arg: str, step: int, console: Console) -> Timeline:
+    """The timeline of scenario `arg` at `step`, replayed with progress after a second."""
     from bpdebug.timeline import Timeline
 
     timeline = Timeline(_load(arg))
-    stop = timeline.run_until(max_steps=step) if step else None
+    stop = None
+    if step:
+        progress = Progress(step, console, replay=True, delay=REPLAY_PROGRESS_DELAY)
+
+        def show_progress() -> bool:
+            progress.update(timeline.step, timeline.step)
+            return False
+
+        try:
+            stop = timeline.run_until(max_steps=step, should_stop=show_progress)
+            progress.update(timeline.step, timeline.step, force=True)
+        finally:
+            progress.close()
     if stop is not None and stop.reason == "breakpoint":
         where = f"step {stop.step}" + (f", before step {step}" if stop.step < step else "")
         raise CommandError(
@@ -379,17 +413,24 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     timeline = Timeline(scenario)
     breakpoints = () if args.ignore_breakpoints else scenario.breakpoints
     progress = Progress(args.steps, console)
+    last = timeline.step
 
     def show_progress() -> bool:
-        progress.update(timeline.step, timeline.step, timeline.trace.cost)
-        return False
+        progress.update(timeline.step, timeline.step - last, timeline.trace.cost)
+        return ctrl_c.pressed
 
-    try:
-        stop = timeline.run_until(breakpoints, max_steps=args.steps, should_stop=show_progress)
-        progress.update(timeline.step, timeline.step, timeline.trace.cost, force=True)
-    finally:
-        progress.close()
+    with _CtrlC() as ctrl_c:
+        try:
+            stop = timeline.run_until(
+                breakpoints,
+                max_steps=RUN_CAP if args.steps is None else args.steps,
+                should_stop=show_progress,
+            )
+            progress.update(timeline.step, timeline.step - last, timeline.trace.cost, force=True)
+        finally:
+            progress.close()
     trace = timeline.trace
+    result = f"step {timeline.step}  epoch {timeline.epoch}  cost {trace.cost:.10g}"
     if stop.breakpoint is not None:
         if stop.breakpoint.kind == "nonfinite":
             raise CommandError(
@@ -398,14 +439,60 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                 EXIT_NONFINITE,
             )
         console.out(f"stopped at step {stop.step}: breakpoint {stop.detail}")
-    console.out(f"step {timeline.step}  epoch {timeline.epoch}  cost {trace.cost:.10g}")
+    elif stop.reason == "interrupted":
+        console.out(result)
+        console.err(f"bpdebug: interrupted (Ctrl-C) at step {stop.step}")
+        return EXIT_INTERRUPTED
+    elif args.steps is None:
+        if breakpoints:
+            what, note = "no breakpoint crossed and no NaN/inf", ""
+        else:
+            what = "no NaN/inf"
+            note = " (breakpoints ignored)" if scenario.breakpoints else " (no breakpoints)"
+        console.err(
+            f"bpdebug: {what} in {RUN_CAP:,} updates, the most run makes without --steps{note}"
+        )
+    console.out(result)
     return EXIT_OK
+
+
+class _CtrlC:
+    """While it is entered, the first Ctrl-C (SIGINT) sets `pressed` instead of raising.
+
+    The run then stops after the update in progress, with the timeline at a
+    whole step. A second Ctrl-C raises KeyboardInterrupt as usual.
+    """
+
+    def __init__(self) -> None:
+        self.pressed = False
+        """Whether Ctrl-C was pressed."""
+        self._previous: Any = None
+
+    def __enter__(self) -> _CtrlC:
+        import signal
+
+        def handle(signum: int, frame: object) -> None:
+            if self.pressed:
+                raise KeyboardInterrupt
+            self.pressed = True
+
+        try:
+            self._previous = signal.signal(signal.SIGINT, handle)
+        except ValueError:  # not the main thread (a caller's own thread): Ctrl-C as usual
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _export(args: argparse.Namespace, console: Console) -> int:
     from bpdebug.export import ExportError, export
 
-    timeline = _timeline_at(args.scenario, args.step)
+    timeline = _timeline_at(args.scenario, args.step, console)
     try:
         written = export(timeline, Path(args.output), force=args.force)
     except ExportError as error:
@@ -418,7 +505,7 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     from bpdebug.engine import check_gradients
     from bpdebug.report import gradcheck_lines, gradcheck_verdict
 
-    timeline = _timeline_at(args.scenario, args.step)
+    timeline = _timeline_at(args.scenario, args.step, console)
     trace = timeline.trace
     result = check_gradients(
         timeline.trainer.network,

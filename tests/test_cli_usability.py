@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +95,14 @@ def test_the_top_level_help_shows_every_option_a_user_needs() -> None:
     for command in ("run", "export", "check", "validate", "scenarios"):
         assert f"    {command} " in out.stdout
     assert max(map(len, out.stdout.splitlines())) <= 100
+
+
+def test_run_help_says_what_happens_without_steps() -> None:
+    out = bpdebug("run", "--help")
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())
+    assert "without --steps, train until a breakpoint is crossed or NaN/inf appears" in text
+    assert "at most 100,000 updates" in text and "Ctrl-C" in text
 
 
 def test_export_dir_with_a_headless_command_is_refused() -> None:
@@ -192,3 +203,126 @@ def test_rows_with_long_numbers_wrap_their_worst_entry_not_the_row() -> None:
     assert [row.split()[:2] for row in layer_rows] == [["1", "1"], ["2", "2"]]
     assert any(line.strip().startswith("dW[12345,67890] ") for line in lines)
     assert any("1 of 2 crossed a relu/l1 kink" in line for line in lines)
+
+
+# -- progress ----------------------------------------------------------------
+class _Terminal(io.StringIO):
+    """Standard error as a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_bar_shows_rate_and_eta_and_ends_its_line() -> None:
+    from bpdebug.console import Console, Progress
+
+    err = _Terminal()
+    progress = Progress(1000, Console(io.StringIO(), err))
+    progress.update(0, 0, 1.0, force=True)
+    time.sleep(0.15)
+    progress.update(250, 250, 0.5)  # a quarter done: ETA about three times the time so far
+    progress.update(1000, 1000, 0.25, force=True)
+    progress.close()
+    frames = err.getvalue().split("\r")[1:]
+    assert frames[1].startswith("[" + "#" * 6 + "." * 18 + "] step 250  cost 0.5  ")
+    assert "updates/s  ETA 0:00" in frames[1]
+    assert frames[-1].startswith("[" + "#" * 24 + "] step 1000  cost 0.25  ")
+    assert "ETA" not in frames[-1] and frames[-1].endswith("\n")
+
+
+def test_an_unknown_end_has_no_bar_and_no_eta() -> None:
+    from bpdebug.console import Console, Progress
+
+    err = _Terminal()
+    progress = Progress(None, Console(io.StringIO(), err))
+    progress.update(7, 7, 0.5, force=True)
+    progress.close()
+    [frame] = err.getvalue().split("\r")[1:]
+    assert frame.startswith("step 7  cost 0.5  ") and "updates/s" in frame
+    assert "[" not in frame and "ETA" not in frame
+
+
+def test_a_replay_shorter_than_its_delay_says_nothing() -> None:
+    from bpdebug.console import Console, Progress
+
+    for err in (_Terminal(), io.StringIO()):
+        progress = Progress(100, Console(io.StringIO(), err), replay=True, delay=60.0)
+        for done in range(101):
+            progress.update(done, done, force=done == 100)
+        progress.close()
+        assert err.getvalue() == ""
+    err = io.StringIO()
+    progress = Progress(100, Console(io.StringIO(), err), replay=True, delay=0.0)
+    for done in range(1, 101):
+        progress.update(done, done)
+    assert err.getvalue().splitlines()[0].startswith("replaying 10 / 100 updates  ")
+    assert len(err.getvalue().splitlines()) == 10
+
+
+def test_a_long_replay_shows_its_progress_as_plain_lines(tmp_path: Path) -> None:
+    out = bpdebug("export", "wide", "--step", "600", "-o", str(tmp_path / "w.json"))
+    assert out.returncode == 0, out.stderr
+    lines = out.stderr.splitlines()
+    assert lines, "wide takes more than a second to replay 600 updates"
+    assert all(line.startswith("replaying ") and " / 600 updates  " in line for line in lines)
+    assert lines[-1].startswith("replaying 600 / 600 updates")
+
+
+def test_a_short_export_prints_no_progress(tmp_path: Path) -> None:
+    out = bpdebug("export", "xor", "--step", "100", "-o", str(tmp_path / "x.json"))
+    assert out.returncode == 0 and out.stderr == ""
+
+
+# -- run without --steps, and Ctrl-C ------------------------------------------
+def test_run_without_steps_stops_at_the_first_crossing(tmp_path: Path) -> None:
+    text = XOR + '\n[[debug.breakpoints]]\nkind = "cost_below"\nvalue = 0.1\n'
+    (tmp_path / "bp.toml").write_text(text, encoding="utf-8")
+    out = bpdebug("run", "bp.toml", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    first, last = out.stdout.splitlines()
+    assert first.startswith("stopped at step ") and ": breakpoint cost < 0.1: C = " in first
+    step = int(first.split()[3].rstrip(":"))
+    assert last.startswith(f"step {step}  ")
+    assert float(last.split("cost ")[1]) < 0.1
+
+
+def test_run_without_steps_and_no_breakpoints_stops_at_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bpdebug.cli as cli
+
+    monkeypatch.setattr(cli, "RUN_CAP", 40)
+    out, err = io.StringIO(), io.StringIO()
+    status = cli._main(["run", "xor"], cli.Console(out, err))
+    assert status == 0
+    assert out.getvalue().startswith("step 40  epoch 40  cost ")
+    assert err.getvalue().splitlines()[-1] == (
+        "bpdebug: no NaN/inf in 40 updates, the most run makes without --steps (no breakpoints)"
+    )
+
+
+def test_ctrl_c_stops_the_run_after_a_whole_update_and_says_where() -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bpdebug", "run", "digits", "--steps", "1000000"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stderr is not None
+    first = child.stderr.readline()  # the first progress line: the run is under way
+    assert first.startswith("step ")
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130
+    [result] = stdout.splitlines()
+    step = int(result.split()[1])
+    assert stderr.splitlines()[-1] == f"bpdebug: interrupted (Ctrl-C) at step {step}"
+    assert "Traceback" not in stderr
+
+    from bpdebug.scenario import find_scenario_arg, load_scenario
+    from bpdebug.timeline import Timeline
+
+    timeline = Timeline(load_scenario(find_scenario_arg("digits")))
+    timeline.seek(step)
+    assert float(result.split("cost ")[1]) == pytest.approx(timeline.trace.cost, rel=1e-9)
