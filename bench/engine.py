@@ -12,10 +12,10 @@ both sides run as a user runs them, in a fresh interpreter:
   BLAS thread as the command.
 
 Each is timed at N1 and N2 updates; (T(N2) - T(N1)) / (N2 - N1) is the cost
-of one update with start-up (interpreter, imports, data) cancelled. The
-best of R rounds (alternating sides) is kept for each T, both by the wall
-clock and by CPU time (the child's user + system time, which the steal
-time of a busy virtual machine does not inflate). Scenarios: xor
+of one update with start-up (interpreter, imports, data) cancelled. Each
+round runs both sides at N1 and N2; the median over R rounds is shown,
+by the wall clock and by CPU time (the child's user + system time, which
+the steal time of a busy virtual machine does not inflate). Scenarios: xor
 (2-2-1 sigmoid, squared error, SGD, 4 examples), digits (64-32-10 tanh and
 softmax, cross-entropy, momentum, batches of 32) and wide (784-128-64-10
 relu and softmax, SGD, batches of 64). Target: ratio <= 1.2 on xor and
@@ -28,8 +28,8 @@ digits.
 from __future__ import annotations
 
 import argparse
-import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -173,22 +173,17 @@ def run_command(name: str, steps: int) -> list[str]:
 
 def per_update(name: str, rounds: int) -> dict[str, tuple[float, float]]:
     """Seconds per update, start-up cancelled, for the hand loop and the command:
-    side -> (by wall-clock time, by CPU time)."""
+    side -> (by wall-clock time, by CPU time), each the median over `rounds`."""
     n1, n2 = PLAN[name]
     sides = {"hand": hand_command, "command": run_command}
-    best = {(side, n): (math.inf, math.inf) for side in sides for n in (n1, n2)}
+    samples: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
     for _ in range(rounds):
         for side, command in sides.items():
-            for n in (n1, n2):
-                wall, cpu = timed(command(name, n))
-                old = best[side, n]
-                best[side, n] = (min(old[0], wall), min(old[1], cpu))
+            (wall1, cpu1), (wall2, cpu2) = timed(command(name, n1)), timed(command(name, n2))
+            samples[side].append(((wall2 - wall1) / (n2 - n1), (cpu2 - cpu1) / (n2 - n1)))
     return {
-        side: (
-            (best[side, n2][0] - best[side, n1][0]) / (n2 - n1),
-            (best[side, n2][1] - best[side, n1][1]) / (n2 - n1),
-        )
-        for side in sides
+        side: (statistics.median(w for w, _ in got), statistics.median(c for _, c in got))
+        for side, got in samples.items()
     }
 
 
@@ -211,7 +206,7 @@ def in_process(name: str, rounds: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--only", choices=sorted(PLAN), action="append")
     parser.add_argument("--engine", action="store_true", help="also time Timeline.next in-process")
     parser.add_argument("--hand", metavar="NAME", help=argparse.SUPPRESS)
@@ -224,7 +219,7 @@ def main() -> None:
         hand_loop(args.hand)(args.steps)
         return
     names = args.only or list(PLAN)
-    print(f"per update, best of {args.rounds} rounds; ratio target <= {TARGET} (xor, digits)")
+    print(f"per update, median of {args.rounds} rounds; ratio target <= {TARGET} (xor, digits)")
     print(f"{'':8} {'hand loop':>10} {'bpdebug run':>12} {'ratio':>6}   {'by CPU time:':>12}")
     for name in names:
         got = per_update(name, args.rounds)

@@ -135,10 +135,13 @@ class Trainer:
         X, Y = self.batch(state.step)
         return self.network.trace(state.params, X, Y)
 
-    def trace_unguarded(self, state: TrainState) -> Trace:
-        """`trace`, for callers that already silenced floating-point warnings."""
+    def trace_unguarded(self, state: TrainState, frozen: bool = True) -> Trace:
+        """`trace`, for callers that already silenced floating-point warnings.
+
+        `frozen` False leaves its arrays writable (see Network.trace_unguarded).
+        """
         X, Y = self.batch(state.step)
-        return self.network.trace_unguarded(state.params, X, Y)
+        return self.network.trace_unguarded(state.params, X, Y, frozen)
 
     def advance(self, state: TrainState, trace: Trace) -> TrainState:
         """The state after one update from `state`, whose pass is `trace`."""

@@ -240,3 +240,23 @@ def test_an_inf_only_in_a_gradient_stops_the_run_at_its_own_step(kind: str) -> N
     assert (want.reason, want.step, want.detail) == ("breakpoint", 1, f"inf in {kind}^(1)")
     got = Timeline(scenario).run_until(max_steps=10)
     assert (got.reason, got.step, got.detail) == (want.reason, want.step, want.detail)
+
+
+@pytest.mark.parametrize("stop_at", ["steps", "breakpoint", "interrupted"])
+def test_the_pass_a_run_ends_on_is_read_only(stop_at: str) -> None:
+    """The passes a run goes through are dropped writable; the one it keeps is frozen."""
+    breakpoints = (Breakpoint("step", value=7.0),) if stop_at == "breakpoint" else ()
+    timeline = Timeline(make_scenario())
+    calls = []
+
+    def should_stop() -> bool:
+        calls.append(timeline.step)
+        return stop_at == "interrupted" and len(calls) == 5
+
+    stop = timeline.run_until(breakpoints, max_steps=20, should_stop=should_stop)
+    assert stop.reason == stop_at
+    assert timeline.step == {"steps": 20, "breakpoint": 7, "interrupted": 5}[stop_at]
+    trace = timeline.trace
+    arrays = [*trace.z[1:], *trace.a[1:], *trace.delta[1:], *trace.dW[1:], *trace.db[1:]]
+    arrays += [trace.dC_da, trace.per_example_cost, trace.a[0], trace.Y]
+    assert all(not x.flags.writeable for x in arrays)

@@ -118,6 +118,14 @@ class Trace:
         """The gradient norm over every parameter of the network."""
         return float(np.sqrt(sum(self.grad_norm(l) ** 2 for l in range(1, self.depth + 1))))
 
+    def freeze(self) -> None:
+        """Make every array this pass computed read-only, so that recorded values cannot drift."""
+        for arrays in (self.z, self.a, self.delta, self.dW, self.db):
+            for x in arrays[1:]:
+                x.setflags(write=False)
+        self.dC_da.setflags(write=False)
+        self.per_example_cost.setflags(write=False)
+
     def all_finite(self) -> bool:
         """Whether every recorded number is finite."""
         arrays = (*self.z[1:], *self.a[1:], *self.delta[1:], *self.dW[1:], *self.db[1:])
@@ -230,12 +238,18 @@ class Network:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self.trace_unguarded(params, X, Y)
 
-    def trace_unguarded(self, params: Params, X: np.ndarray, Y: np.ndarray) -> Trace:
+    def trace_unguarded(
+        self, params: Params, X: np.ndarray, Y: np.ndarray, frozen: bool = True
+    ) -> Trace:
         """Forward pass, cost, then backward pass, for callers inside np.errstate.
 
         X is (n_0, m), Y is (n_L, m). delta^(L) = dC_0/da^(L) * g'(z^(L));
         delta^(l) = (W^(l+1).T @ delta^(l+1)) * g'(z^(l)), summing over the
         paths through layer l+1; dW^(l) = delta^(l) @ a^(l-1).T / m.
+
+        With `frozen` False the arrays are left writable, for a pass that
+        only feeds the next update and is dropped (a long run); `Trace.freeze`
+        makes them read-only if it is kept after all.
         """
         m = X.shape[1]
         L = self.depth
@@ -247,25 +261,14 @@ class Network:
         per_example = output_cost(g[L], self.loss, z[L], a[L], Y)
         dC_da, delta[L] = output_delta(g[L], self.loss, z[L], a[L], Y, fused=self.fused)
         reduce = np.add.reduce
-        # Each array is made read-only as soon as it is final (one pass, no second loop).
         for l in range(L, 0, -1):
             if l < L:
                 delta[l] = g[l].backprop(z[l], a[l], W[l + 1].T @ delta[l + 1])
-            delta_l = delta[l]
-            delta_l.setflags(write=False)
-            dW_l = delta_l @ a[l - 1].T / m
-            dW_l.setflags(write=False)
-            dW[l] = dW_l
-            db_l = reduce(delta_l, axis=1) / m  # the batch mean
-            db_l.setflags(write=False)
-            db[l] = db_l
-            z[l].setflags(write=False)
-            a[l].setflags(write=False)
+            dW[l] = delta[l] @ a[l - 1].T / m
+            db[l] = reduce(delta[l], axis=1) / m  # the batch mean
         reg_cost, dW_reg = self.regularization(params)
         data_cost = float(reduce(per_example)) / m
-        dC_da.setflags(write=False)
-        per_example.setflags(write=False)
-        return Trace(
+        trace = Trace(
             Y=Y,
             z=tuple(z),
             a=tuple(a),
@@ -278,3 +281,6 @@ class Network:
             data_cost=data_cost,
             reg_cost=reg_cost,
         )
+        if frozen:
+            trace.freeze()
+        return trace
