@@ -42,6 +42,11 @@ EXIT_BUG = 70
 EXIT_OUTPUT_LOST = 74
 EXIT_INTERRUPTED = 130
 
+RUN_CAP = 100_000
+"""Most updates `run` makes without --steps (it stops earlier at a breakpoint or NaN/inf)."""
+REPLAY_PROGRESS_DELAY = 1.0
+"""Seconds a replay (export, check) runs before it shows its progress."""
+
 
 class CommandError(Exception):
     """A one-line error for the user, with the exit status to leave with."""
@@ -119,28 +124,94 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _threads(text: str) -> int:
+    """An argparse type: a BLAS thread count (bpdebug.threads)."""
+    from bpdebug.threads import parse
+
+    try:
+        return parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+THREADS_HELP = (
+    "threads numpy's BLAS may use (default 1, or $BPDEBUG_THREADS): the matrices "
+    "here are small, and more threads fight for the cores"
+)
+EXPORT_DIR_HELP = "where the debugger's `e` writes snapshots (default: exports/)"
+TOP_LEVEL_OPTIONS = ("--threads", "--export-dir")
+"""Options of `bpdebug` itself that take a value (they may come before SCENARIO or COMMAND)."""
+
+EPILOG = """bpdebug SCENARIO opens the debugger on a scenario file, a bundled scenario's
+name (`bpdebug xor`; `bpdebug scenarios` lists them) or a .json snapshot.
+Run `bpdebug COMMAND --help` for a command's options.
+
+examples:
+  bpdebug xor                                  open the debugger
+  bpdebug --threads 2 --export-dir out wide    two BLAS threads; `e` writes to out/
+  bpdebug run xor --steps 5000                 train headless, print the final cost
+  bpdebug check digits --step 10 --sample 20   gradient check, 20 parameters a layer
+
+environment:
+  BPDEBUG_THREADS=N          BLAS threads, as --threads (the option wins)
+  BPDEBUG_MAX_REPLAY_STEPS   how far a snapshot or `g` may replay (default 1,000,000)
+  BPDEBUG_MAX_*              the other limits on what a file may ask for (see the README)
+
+exit status: 0 ok, 1 a gradient check found a wrong layer, 2 bad input,
+3 NaN/inf stopped a run, 70 a bug in bpdebug, 74 standard output lost,
+130 interrupted (Ctrl-C)."""
+
+
+def _add_threads(parser: argparse.ArgumentParser, top: bool) -> None:
+    # A command takes it too (`bpdebug run xor --threads 2`), unlisted: it is
+    # an option of bpdebug's, and the commands' usage lines stay one line.
+    # There the default is SUPPRESS, so a value given before the command stays.
+    parser.add_argument(
+        "--threads",
+        type=_threads,
+        metavar="N",
+        default=None if top else argparse.SUPPRESS,
+        help=THREADS_HELP if top else argparse.SUPPRESS,
+    )
+
+
 def build_parser(console: Console) -> argparse.ArgumentParser:
     """The parser of the subcommands (`bpdebug SCENARIO` is handled before it)."""
     parser = _Parser(
         console=console,
         prog="bpdebug",
         description="A terminal step-through debugger for backpropagation.",
-        usage="bpdebug [-h] [--version] SCENARIO | COMMAND ...",
-        epilog=(
-            "bpdebug SCENARIO opens the debugger on a scenario file (or a bundled "
-            "scenario's name, e.g. `bpdebug xor`). Run `bpdebug COMMAND --help` for "
-            "a command's options."
-        ),
+        usage="bpdebug [-h] [--version] [--threads N] [--export-dir DIR] SCENARIO | COMMAND ...",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"bpdebug {__version__}")
+    _add_threads(parser, top=True)
+    parser.add_argument("--export-dir", metavar="DIR", default=None, help=EXPORT_DIR_HELP)
     # Each subparser is a _Parser too (argparse builds them with the parent's class).
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
     run = sub.add_parser(
-        "run", console=console, prog="bpdebug run", help="train headless and print the final cost"
+        "run",
+        console=console,
+        prog="bpdebug run",
+        help="train headless and print the final cost",
+        description=(
+            "Train headless and print the final step and cost. Progress (rate, ETA) goes "
+            "to standard error. Ctrl-C stops after the update in progress and prints "
+            "where the run stopped (exit status 130); a second Ctrl-C stops at once."
+        ),
     )
     run.add_argument("scenario", metavar="SCENARIO")
-    run.add_argument("--steps", type=_count(0), required=True, help="updates to make")
+    run.add_argument(
+        "--steps",
+        type=_count(0),
+        default=None,
+        help=(
+            "updates to make; without --steps, train until a breakpoint is crossed or "
+            f"NaN/inf appears, at most {RUN_CAP:,} updates"
+        ),
+    )
     run.add_argument(
         "--ignore-breakpoints",
         action="store_true",
@@ -182,9 +253,11 @@ def build_parser(console: Console) -> argparse.ArgumentParser:
     )
     validate.add_argument("scenario", metavar="SCENARIO")
 
-    sub.add_parser(
+    scenarios = sub.add_parser(
         "scenarios", console=console, prog="bpdebug scenarios", help="list the bundled scenarios"
     )
+    for command in (run, export, check, validate, scenarios):
+        _add_threads(command, top=False)
     return parser
 
 
@@ -195,14 +268,30 @@ def build_open_parser(console: Console) -> argparse.ArgumentParser:
         prog="bpdebug",
         description="Open the step-through debugger on a scenario or a snapshot.",
     )
-    parser.add_argument("scenario", metavar="SCENARIO", help="a .toml scenario or .json snapshot")
     parser.add_argument(
-        "--export-dir",
-        default="exports",
-        metavar="DIR",
-        help="where `e` writes snapshots (default: exports/)",
+        "scenario",
+        metavar="SCENARIO",
+        help="a .toml scenario, a bundled scenario's name or a .json snapshot",
     )
+    parser.add_argument("--export-dir", default="exports", metavar="DIR", help=EXPORT_DIR_HELP)
+    _add_threads(parser, top=True)
     return parser
+
+
+def _first_word(args: Sequence[str]) -> str | None:
+    """The first argument that is not an option of `bpdebug` itself: SCENARIO or COMMAND."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return args[i + 1] if i + 1 < len(args) else None
+        if arg in TOP_LEVEL_OPTIONS:
+            i += 2
+        elif arg.startswith("-"):
+            i += 1
+        else:
+            return arg
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -218,13 +307,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(args: list[str], console: Console) -> int:
     try:
-        if args and not args[0].startswith("-") and args[0] not in COMMANDS:
-            return _open(build_open_parser(console).parse_args(args))
+        first = _first_word(args)
+        if first is not None and first not in COMMANDS:
+            opened = build_open_parser(console).parse_args(args)
+            _limit_threads(opened.threads)
+            return _open(opened)
         parser = build_parser(console)
         parsed = parser.parse_args(args)
         if parsed.command is None:
             parser.print_help()
             return EXIT_OK
+        if parsed.export_dir is not None:
+            raise CommandError(
+                "--export-dir is where the debugger's `e` writes; "
+                f"it does not apply to `bpdebug {parsed.command}`"
+            )
+        _limit_threads(parsed.threads)
         handler = {
             "run": _run,
             "export": _export,
@@ -250,17 +348,41 @@ def _main(args: list[str], console: Console) -> int:
         return EXIT_BUG
 
 
+def _limit_threads(option: int | None) -> None:
+    """Set the BLAS thread count once, from --threads or BPDEBUG_THREADS (bpdebug.threads)."""
+    from bpdebug.threads import limit_blas_threads, requested
+
+    try:
+        threads = requested(option)
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    limit_blas_threads(threads)
+
+
 def _load(arg: str) -> Scenario:
-    from bpdebug.scenario import load_scenario, resolve_scenario_arg
+    from bpdebug.scenario import find_scenario_arg, load_scenario
 
-    return load_scenario(resolve_scenario_arg(arg))
+    return load_scenario(find_scenario_arg(arg))
 
 
-def _timeline_at(arg: str, step: int) -> Timeline:
+def _timeline_at(arg: str, step: int, console: Console) -> Timeline:
+    """The timeline of scenario `arg` at `step`, replayed with progress after a second."""
     from bpdebug.timeline import Timeline
 
     timeline = Timeline(_load(arg))
-    stop = timeline.run_until(max_steps=step) if step else None
+    stop = None
+    if step:
+        progress = Progress(step, console, replay=True, delay=REPLAY_PROGRESS_DELAY)
+
+        def show_progress() -> bool:
+            progress.update(timeline.step, timeline.step)
+            return False
+
+        try:
+            stop = timeline.run_until(max_steps=step, should_stop=show_progress)
+            progress.update(timeline.step, timeline.step, force=True)
+        finally:
+            progress.close()
     if stop is not None and stop.reason == "breakpoint":
         where = f"step {stop.step}" + (f", before step {step}" if stop.step < step else "")
         raise CommandError(
@@ -272,8 +394,11 @@ def _timeline_at(arg: str, step: int) -> Timeline:
 def _open(args: argparse.Namespace) -> int:
     # Only now: headless commands never pay for importing textual. A bad file
     # raises InputError while the app is built, before anything is drawn.
+    from bpdebug.scenario import find_scenario_arg
     from bpdebug.tui import run_app
 
+    if Path(args.scenario).suffix.lower() not in (".json", ".npz"):
+        find_scenario_arg(args.scenario)  # a name that is nothing: the closest bundled ones
     status = run_app(args.scenario, export_dir=Path(args.export_dir))
     # Textual reports a crash of the app as 1 (after printing its traceback,
     # once the terminal is back); a bug is 70 here, as for the other commands.
@@ -288,17 +413,24 @@ def _run(args: argparse.Namespace, console: Console) -> int:
     timeline = Timeline(scenario)
     breakpoints = () if args.ignore_breakpoints else scenario.breakpoints
     progress = Progress(args.steps, console)
+    last = timeline.step
 
     def show_progress() -> bool:
-        progress.update(timeline.step, timeline.step, timeline.trace.cost)
-        return False
+        progress.update(timeline.step, timeline.step - last, timeline.trace.cost)
+        return ctrl_c.pressed
 
-    try:
-        stop = timeline.run_until(breakpoints, max_steps=args.steps, should_stop=show_progress)
-        progress.update(timeline.step, timeline.step, timeline.trace.cost, force=True)
-    finally:
-        progress.close()
+    with _CtrlC() as ctrl_c:
+        try:
+            stop = timeline.run_until(
+                breakpoints,
+                max_steps=RUN_CAP if args.steps is None else args.steps,
+                should_stop=show_progress,
+            )
+            progress.update(timeline.step, timeline.step - last, timeline.trace.cost, force=True)
+        finally:
+            progress.close()
     trace = timeline.trace
+    result = f"step {timeline.step}  epoch {timeline.epoch}  cost {trace.cost:.10g}"
     if stop.breakpoint is not None:
         if stop.breakpoint.kind == "nonfinite":
             raise CommandError(
@@ -307,14 +439,60 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                 EXIT_NONFINITE,
             )
         console.out(f"stopped at step {stop.step}: breakpoint {stop.detail}")
-    console.out(f"step {timeline.step}  epoch {timeline.epoch}  cost {trace.cost:.10g}")
+    elif stop.reason == "interrupted":
+        console.out(result)
+        console.err(f"bpdebug: interrupted (Ctrl-C) at step {stop.step}")
+        return EXIT_INTERRUPTED
+    elif args.steps is None:
+        if breakpoints:
+            what, note = "no breakpoint crossed and no NaN/inf", ""
+        else:
+            what = "no NaN/inf"
+            note = " (breakpoints ignored)" if scenario.breakpoints else " (no breakpoints)"
+        console.err(
+            f"bpdebug: {what} in {RUN_CAP:,} updates, the most run makes without --steps{note}"
+        )
+    console.out(result)
     return EXIT_OK
+
+
+class _CtrlC:
+    """While it is entered, the first Ctrl-C (SIGINT) sets `pressed` instead of raising.
+
+    The run then stops after the update in progress, with the timeline at a
+    whole step. A second Ctrl-C raises KeyboardInterrupt as usual.
+    """
+
+    def __init__(self) -> None:
+        self.pressed = False
+        """Whether Ctrl-C was pressed."""
+        self._previous: Any = None
+
+    def __enter__(self) -> _CtrlC:
+        import signal
+
+        def handle(signum: int, frame: object) -> None:
+            if self.pressed:
+                raise KeyboardInterrupt
+            self.pressed = True
+
+        try:
+            self._previous = signal.signal(signal.SIGINT, handle)
+        except ValueError:  # not the main thread (a caller's own thread): Ctrl-C as usual
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 def _export(args: argparse.Namespace, console: Console) -> int:
     from bpdebug.snapshot import ExportError, export
 
-    timeline = _timeline_at(args.scenario, args.step)
+    timeline = _timeline_at(args.scenario, args.step, console)
     try:
         written = export(timeline, Path(args.output), force=args.force)
     except ExportError as error:
@@ -325,9 +503,9 @@ def _export(args: argparse.Namespace, console: Console) -> int:
 
 def _check(args: argparse.Namespace, console: Console) -> int:
     from bpdebug.engine import check_gradients
-    from bpdebug.report import gradcheck_lines
+    from bpdebug.report import gradcheck_lines, gradcheck_verdict
 
-    timeline = _timeline_at(args.scenario, args.step)
+    timeline = _timeline_at(args.scenario, args.step, console)
     trace = timeline.trace
     result = check_gradients(
         timeline.trainer.network,
@@ -341,6 +519,7 @@ def _check(args: argparse.Namespace, console: Console) -> int:
         result, timeline.state.params, timeline.scenario.name, timeline.step
     ):
         console.out(line)
+    console.out(gradcheck_verdict(result))
     return EXIT_OK if result.ok else EXIT_CHECK_FAILED
 
 

@@ -107,34 +107,95 @@ class Console:
 
 
 class Progress:
-    """A progress bar on a terminal, or a plain line every tenth of the run elsewhere."""
+    """Progress of a long command on standard error: a bar on a terminal, plain lines elsewhere.
 
-    WIDTH = 30
+    On a terminal one line is redrawn in place, ten times a second at most:
+    ``[#####.......] step 1234  cost 0.0123  2,345 updates/s  ETA 0:02``.
+    Elsewhere (a log, a pipe) a plain line is written at every tenth of the
+    work, or every LOG_EVERY seconds when the end is not known. `total` None
+    means it is not (`run` without --steps): no bar and no ETA. Nothing is
+    shown before `delay` seconds have passed, so a short replay says
+    nothing. `replay` words the line as ``replaying 1,234 / 3,000 updates``.
+    """
 
-    def __init__(self, total: int, console: Console) -> None:
-        self.total = max(total, 1)
+    WIDTH = 24
+    LOG_EVERY = 5.0
+    """Seconds between plain lines when the end is not known."""
+
+    def __init__(
+        self, total: int | None, console: Console, *, replay: bool = False, delay: float = 0.0
+    ) -> None:
+        self.total = None if total is None else max(total, 1)
         self.console = console
+        self.replay = replay
         self.tty = console.err_is_tty()
-        self._last = 0.0
-        self._next_line = self.total // 10
+        self._start = time.monotonic()
+        self._show_after = self._start + delay
+        self._last = self._start
+        self._tenth = max((self.total or 1) // 10, 1)
+        self._next_line = self._tenth
+        self._next_look = 1
         self._shown = -1
+        self._drawn = False
 
-    def update(self, step: int, done: int, cost: float, force: bool = False) -> None:
-        """Show `done` of `total` updates made, now at `step` with cost `cost`."""
+    def update(self, step: int, done: int, cost: float | None = None, force: bool = False) -> None:
+        """Show `done` updates made of `total`, now at `step` (with cost `cost`, if known)."""
+        if not self.tty and self.total is not None:  # a line at each tenth, exactly
+            if (force and done != self._shown) or done >= self._next_line:
+                self._next_line = done + self._tenth
+                now = time.monotonic()
+                if now >= self._show_after:
+                    self._shown = done
+                    self.console.err(self.line(step, done, cost, now))
+            return
+        if not force and done < self._next_look:
+            return
+        now = time.monotonic()
+        # Reading the clock costs as much as an update of a small network:
+        # look again after about a tenth of a second's worth of updates.
+        self._next_look = done + max(int(self.rate(done, now) * 0.1), 1)
+        if now < self._show_after:
+            return
         if self.tty:
-            now = time.monotonic()
-            if not force and now - self._last < 0.1:
-                return
-            self._last = now
-            filled = self.WIDTH * done // self.total
-            bar = "#" * filled + "." * (self.WIDTH - filled)
-            self.console.err(f"[{bar}] step {step}  cost {cost:.6g}  ", start="\r", end="")
-        elif (force and done != self._shown) or done >= self._next_line:
-            self._shown = done
-            self._next_line = done + max(self.total // 10, 1)
-            self.console.err(f"step {step}  cost {cost:.6g}")
+            if force or now - self._last >= 0.1:
+                self._last, self._drawn = now, True
+                self.console.err(self.line(step, done, cost, now), start="\r", end="  ")
+        elif (force and done != self._shown) or now - self._last >= self.LOG_EVERY:
+            self._last, self._shown = now, done
+            self.console.err(self.line(step, done, cost, now))
+
+    def rate(self, done: int, now: float) -> float:
+        """Updates per second so far."""
+        return done / max(now - self._start, 1e-9)
+
+    def line(self, step: int, done: int, cost: float | None, now: float) -> str:
+        """Where the work is, its cost, its rate and (when the end is known) its ETA."""
+        rate = self.rate(done, now)
+        bar = ""
+        if self.tty and self.total is not None:
+            filled = self.WIDTH * min(done, self.total) // self.total
+            bar = "[" + "#" * filled + "." * (self.WIDTH - filled) + "] "
+        parts = []
+        if self.replay:
+            parts.append(f"replaying {done:,} / {self.total or done:,} updates")
+        else:
+            parts.append(f"step {step}")
+        if cost is not None:
+            parts.append(f"cost {cost:.6g}")
+        parts.append(f"{rate:,.0f} updates/s")
+        if self.total is not None and done < self.total and rate > 0:
+            parts.append(f"ETA {_duration((self.total - done) / rate)}")
+        return bar + "  ".join(parts)
 
     def close(self) -> None:
-        """End the bar's line."""
-        if self.tty:
+        """End the bar's line (if one was drawn)."""
+        if self._drawn:
             self.console.err("")
+
+
+def _duration(seconds: float) -> str:
+    """``0:07``, ``12:30``, ``3:02:00``."""
+    whole = int(seconds + 0.5)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"

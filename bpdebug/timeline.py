@@ -35,10 +35,10 @@ from typing import Literal, TypeVar
 
 import numpy as np
 
-from bpdebug.breakpoints import Hit, Watch
+from bpdebug.breakpoints import Hit, Watch, holding
 from bpdebug.engine import Params, Trace
 from bpdebug.scenario.model import Breakpoint, Scenario
-from bpdebug.training import Trainer, TrainState
+from bpdebug.training import Trainer, TrainState, surely_finite
 
 DEFAULT_MEMORY_BUDGET = 160 * 2**20
 """Bytes of checkpointed states a timeline may hold (cost history not included)."""
@@ -228,19 +228,49 @@ class Timeline:
         A breakpoint fires on the first new state where it holds and the one
         before did not (see bpdebug.breakpoints); the state the run starts
         from is only the "before" of the first update.
+
+        Speed: the NaN/inf watch, always on, is judged by `surely_finite`
+        from the cost, the z's and the next update's parameters (computed
+        one update ahead, then used as the next state); only when that
+        cannot vouch for a state is every array looked at. The update after
+        the last is computed and dropped. The passes of the states run
+        through are made read-only only for the state the run ends on (the
+        others are dropped): `should_stop` may read `trace` but not keep it.
         """
         watch = Watch(breakpoints, self.relu_layers)
-        watch.start(self._state, self.trace)
+        before = watch.status(self._state, self.trace)
+        nonfinite, *others = watch.breakpoints
+        relu = self.relu_layers
+        trainer, pinned = self.trainer, self._pinned
         made = 0
-        while max_steps is None or made < max_steps:
-            self.next()
-            made += 1
-            hit = watch.crossed(self._state, self.trace)
-            if hit is not None:
-                return Stop.hit(hit)
-            if should_stop is not None and should_stop():
-                return Stop("interrupted", self.step)
-        return Stop("steps", self.step)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                state, trace = self._state, self.trace
+                ahead = pinned.get(state.step + 1) or trainer.advance_unguarded(state, trace)
+                while max_steps is None or made < max_steps:
+                    state = ahead
+                    trace = trainer.trace_unguarded(state, frozen=False)
+                    self._record_cost(state.step, trace.cost)
+                    self._set(state, trace)
+                    made += 1
+                    edited = pinned.get(state.step + 1)
+                    ahead = edited or trainer.advance_unguarded(state, trace)
+                    finite = edited is None and surely_finite(trace, ahead.params)
+                    if others or not finite:
+                        now = (
+                            frozenset() if finite else holding(nonfinite, state, trace, relu),
+                            *(holding(bp, state, trace, relu) for bp in others),
+                        )
+                        hit = watch.first_crossing(before, now, state, trace, True)
+                        if hit is not None:
+                            return Stop.hit(hit)
+                        before = now
+                    if should_stop is not None and should_stop():
+                        return Stop("interrupted", self.step)
+            return Stop("steps", self.step)
+        finally:
+            if self._trace is not None:
+                self._trace.freeze()
 
     def find_previous(self, breakpoints: Sequence[Breakpoint]) -> Stop | None:
         """The latest step before the current one where a breakpoint was crossed, or None."""

@@ -15,6 +15,7 @@ file's order.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass
 
@@ -32,6 +33,8 @@ from bpdebug.engine import (
 from bpdebug.engine.optimizers import apply_update_unguarded
 from bpdebug.scenario.model import Scenario
 
+TINY = 16
+"""Arrays of at most this many numbers are checked for NaN/inf by Python's sum, not BLAS."""
 STATE_OVERHEAD = 600
 """Bytes of the objects around a state's arrays (TrainState, Params, OptState,
 their tuples, a checkpoint's dict entry), measured with tracemalloc on xor."""
@@ -132,6 +135,14 @@ class Trainer:
         X, Y = self.batch(state.step)
         return self.network.trace(state.params, X, Y)
 
+    def trace_unguarded(self, state: TrainState, frozen: bool = True) -> Trace:
+        """`trace`, for callers that already silenced floating-point warnings.
+
+        `frozen` False leaves its arrays writable (see Network.trace_unguarded).
+        """
+        X, Y = self.batch(state.step)
+        return self.network.trace_unguarded(state.params, X, Y, frozen)
+
     def advance(self, state: TrainState, trace: Trace) -> TrainState:
         """The state after one update from `state`, whose pass is `trace`."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -144,6 +155,10 @@ class Trainer:
             X, Y = self.batch(new.step)
             return new, self.network.trace_unguarded(new.params, X, Y)
 
+    def advance_unguarded(self, state: TrainState, trace: Trace) -> TrainState:
+        """`advance`, for callers that already silenced floating-point warnings."""
+        return self._advance(state, trace)
+
     def _advance(self, state: TrainState, trace: Trace) -> TrainState:
         grad_W = trace.dW
         if self._regularized:
@@ -152,3 +167,37 @@ class Trainer:
             self.optimizer, state.params, grad_W, trace.db, state.opt
         )
         return TrainState(state.step + 1, params, opt)
+
+
+def surely_finite(trace: Trace, after: Params) -> bool:
+    """True only if every number of a state is finite: its W, b and its pass's z, a,
+    delta, dW, db and cost (what the NaN/inf breakpoint looks at).
+
+    `trace` is the state's pass and `after` the parameters of the update
+    made from it (not an edit). False means "look closer", not "not finite".
+    It looks at 3L arrays and a number instead of 7L arrays:
+
+    - sum(x * x) (np.vdot, one BLAS ddot), or sum(x) for an array of at
+      most TINY numbers, is finite only if every x is: a NaN or an inf
+      makes a NaN or an inf of the sum (an overflow of finite x makes an
+      inf too, a false alarm);
+    - z finite => a = g(z) finite, for every activation: each one saturates
+      (sigmoid, tanh, softmax) or scales (relu, leaky relu, linear);
+    - a finite cost => a finite C_0 for every example (their sum);
+    - `after` finite => W, b and dW + dW_reg, db of this state finite: each
+      optimizer's new value is p - lr * (a step made from the gradient),
+      which is NaN or inf when p or the gradient is (adam: inf / inf = NaN);
+    - db finite => delta finite (db is delta's row sums over m).
+
+    tests/test_nonfinite_watch.py checks each of these on extreme numbers, and that
+    `run_until` stops where looking at every array would.
+    """
+    if not math.isfinite(trace.cost):
+        return False
+    for x in (*trace.z[1:], *after.W[1:], *after.b[1:]):
+        # sum(x * x) with NaN and inf carried through; a tiny array is summed
+        # faster by Python than by a call into BLAS.
+        total = sum(x.ravel().tolist()) if x.size <= TINY else np.vdot(x, x)
+        if not math.isfinite(total):
+            return False
+    return True

@@ -187,7 +187,7 @@ targets = [[1.0], [0.0]]
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["run", "missing.toml", "--steps", "1"], "missing.toml: no such file"),
+        (["run", "missing.toml", "--steps", "1"], "missing.toml: not a file nor a bundled"),
         (["validate", "BAD"], "bad.toml: network.layers[1]: expected a positive integer, got -3"),
         (["export", "BAD", "-o", "x.json"], "network.layers[1]"),
         (["check", "BAD"], "network.layers[1]"),

@@ -298,6 +298,11 @@ def test_check_gradients_samples_large_layers() -> None:
     result = check_gradients(
         net, params, rng.normal(size=(4, 3)), rng.normal(size=(2, 3)), sample=5
     )
-    # 5 of W^(1)'s 24 and of b^(1)'s 6; 5 of W^(2)'s 12 and both of b^(2) (fewer than 5)
-    assert [c.checked for c in result.layers] == [5 + 5, 5 + 2]
+    # 5 of layer 1's 24 + 6 parameters and 5 of layer 2's 12 + 2: W and b drawn together
+    assert [c.checked for c in result.layers] == [5, 5]
+    for check in result.layers:
+        assert len({(e.name, e.index) for e in check.entries}) == 5
     assert result.ok
+    X, Y = rng.normal(size=(4, 3)), rng.normal(size=(2, 3))
+    small = check_gradients(net, params, X, Y, sample=14)
+    assert [c.checked for c in small.layers] == [14, 14]  # layer 2 has exactly 14: all of them

@@ -260,13 +260,14 @@ ERRORS = [
     ),
     pytest.param(
         edit("layers = [2, 2, 1]", "layer = [2, 2, 1]"),
-        "network.layer: unknown key; the keys allowed in [network] are"
+        "network.layer: unknown key (did you mean layers?); the keys allowed in [network] are"
         " layers, activation, output, loss, init, init_range",
         id="unknown-network-key",
     ),
     pytest.param(
         edit("batch_size = 4", "batch_sise = 4"),
-        "training.batch_sise: unknown key; the keys allowed in [training] are learning_rate,"
+        "training.batch_sise: unknown key (did you mean batch_size?); the keys allowed in"
+        " [training] are learning_rate,"
         " batch_size, optimizer, momentum, beta1, beta2, eps, l1, l2, shuffle",
         id="unknown-training-key",
     ),

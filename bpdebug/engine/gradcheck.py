@@ -116,6 +116,20 @@ def _kinked(network: Network, params: Params, X: np.ndarray) -> frozenset[tuple[
     return frozenset(branches)
 
 
+def _pick(
+    n_W: int, n_b: int, sample: int | None, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices of the W and b entries of one layer to check: all, or `sample` of them.
+
+    The sample is drawn from the layer's n_W + n_b parameters together, so a
+    layer gets exactly `sample` checks (or all of them, if it has fewer).
+    """
+    if sample is None or n_W + n_b <= sample:
+        return np.arange(n_W), np.arange(n_b)
+    chosen = np.sort(rng.choice(n_W + n_b, size=sample, replace=False))
+    return chosen[chosen < n_W], chosen[chosen >= n_W] - n_W
+
+
 def check_gradients(
     network: Network,
     params: Params,
@@ -125,7 +139,7 @@ def check_gradients(
     sample: int | None = None,
     seed: int = 0,
 ) -> GradCheck:
-    """Check every parameter (or `sample` per layer, chosen with `seed`).
+    """Check every parameter (or `sample` per layer, W and b together, chosen with `seed`).
 
     X is (n_0, m) and Y is (n_L, m). With `sample` None, networks of at most
     FULL_CHECK_LIMIT parameters are checked in full and larger ones sample
@@ -145,10 +159,11 @@ def check_gradients(
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for l in range(1, network.depth + 1):
             entries: list[Entry] = []
-            for name, array, grad in (("W", Ws[l], trace.grad_W(l)), ("b", bs[l], trace.db[l])):
-                flat_indices = np.arange(array.size)
-                if sample is not None and array.size > sample:
-                    flat_indices = np.sort(rng.choice(array.size, size=sample, replace=False))
+            picked = _pick(Ws[l].size, bs[l].size, sample, rng)
+            for name, array, grad, flat_indices in (
+                ("W", Ws[l], trace.grad_W(l), picked[0]),
+                ("b", bs[l], trace.db[l], picked[1]),
+            ):
                 for flat in flat_indices:
                     index = tuple(int(i) for i in np.unravel_index(flat, array.shape))
                     original = array[index]

@@ -118,6 +118,14 @@ class Trace:
         """The gradient norm over every parameter of the network."""
         return float(np.sqrt(sum(self.grad_norm(l) ** 2 for l in range(1, self.depth + 1))))
 
+    def freeze(self) -> None:
+        """Make every array this pass computed read-only, so that recorded values cannot drift."""
+        for arrays in (self.z, self.a, self.delta, self.dW, self.db):
+            for x in arrays[1:]:
+                x.setflags(write=False)
+        self.dC_da.setflags(write=False)
+        self.per_example_cost.setflags(write=False)
+
     def all_finite(self) -> bool:
         """Whether every recorded number is finite."""
         arrays = (*self.z[1:], *self.a[1:], *self.delta[1:], *self.dW[1:], *self.db[1:])
@@ -230,37 +238,37 @@ class Network:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self.trace_unguarded(params, X, Y)
 
-    def trace_unguarded(self, params: Params, X: np.ndarray, Y: np.ndarray) -> Trace:
+    def trace_unguarded(
+        self, params: Params, X: np.ndarray, Y: np.ndarray, frozen: bool = True
+    ) -> Trace:
         """Forward pass, cost, then backward pass, for callers inside np.errstate.
 
         X is (n_0, m), Y is (n_L, m). delta^(L) = dC_0/da^(L) * g'(z^(L));
         delta^(l) = (W^(l+1).T @ delta^(l+1)) * g'(z^(l)), summing over the
         paths through layer l+1; dW^(l) = delta^(l) @ a^(l-1).T / m.
+
+        With `frozen` False the arrays are left writable, for a pass that
+        only feeds the next update and is dropped (a long run); `Trace.freeze`
+        makes them read-only if it is kept after all.
         """
         m = X.shape[1]
         L = self.depth
+        W, g = params.W, self.activations
         delta: list[np.ndarray] = [EMPTY] * (L + 1)
         dW: list[np.ndarray] = [EMPTY] * (L + 1)
         db: list[np.ndarray] = [EMPTY] * (L + 1)
         z, a = self._forward(params, X)
-        per_example = output_cost(self.activations[L], self.loss, z[L], a[L], Y)
-        dC_da, delta[L] = output_delta(
-            self.activations[L], self.loss, z[L], a[L], Y, fused=self.fused
-        )
+        per_example = output_cost(g[L], self.loss, z[L], a[L], Y)
+        dC_da, delta[L] = output_delta(g[L], self.loss, z[L], a[L], Y, fused=self.fused)
+        reduce = np.add.reduce
         for l in range(L, 0, -1):
             if l < L:
-                dC_da_l = params.W[l + 1].T @ delta[l + 1]
-                delta[l] = self.activations[l].backprop(z[l], a[l], dC_da_l)
+                delta[l] = g[l].backprop(z[l], a[l], W[l + 1].T @ delta[l + 1])
             dW[l] = delta[l] @ a[l - 1].T / m
-            db[l] = np.add.reduce(delta[l], axis=1) / m  # the batch mean
+            db[l] = reduce(delta[l], axis=1) / m  # the batch mean
         reg_cost, dW_reg = self.regularization(params)
-        data_cost = float(np.add.reduce(per_example)) / m
-        for arrays in (z, a, delta, dW, db):
-            for x in arrays[1:]:
-                x.setflags(write=False)
-        dC_da.setflags(write=False)
-        per_example.setflags(write=False)
-        return Trace(
+        data_cost = float(reduce(per_example)) / m
+        trace = Trace(
             Y=Y,
             z=tuple(z),
             a=tuple(a),
@@ -273,3 +281,6 @@ class Network:
             data_cost=data_cost,
             reg_cost=reg_cost,
         )
+        if frozen:
+            trace.freeze()
+        return trace

@@ -4,6 +4,8 @@ from bpdebug.errors import InputError
 from bpdebug.scenario.bundled import (
     BundledScenario,
     bundled_dir,
+    closest_bundled,
+    find_scenario_arg,
     list_bundled,
     resolve_scenario_arg,
 )
@@ -32,6 +34,8 @@ __all__ = [
     "Scenario",
     "TrainingSpec",
     "bundled_dir",
+    "closest_bundled",
+    "find_scenario_arg",
     "list_bundled",
     "load_scenario",
     "loads_scenario",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import NamedTuple
+
+from bpdebug.errors import InputError
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -68,3 +71,35 @@ def resolve_scenario_arg(arg: str | Path) -> Path:
         if candidate.is_file():
             return candidate
     return path
+
+
+def closest_bundled(arg: str) -> list[str]:
+    """The bundled scenarios' names, the closest to `arg` first (difflib's ratio; ties by name)."""
+    stem = Path(arg).name.removesuffix(".toml").lower()
+
+    def likeness(name: str) -> float:
+        return difflib.SequenceMatcher(None, stem, name.lower()).ratio()
+
+    return sorted((b.name for b in list_bundled()), key=lambda name: (-likeness(name), name))
+
+
+def find_scenario_arg(arg: str) -> Path:
+    """The file a command-line argument names, or InputError if it names nothing.
+
+    As `resolve_scenario_arg`, but an argument that is neither a file nor a
+    bundled scenario is refused with the bundled scenarios, closest first:
+    ``xr: not a file nor a bundled scenario; did you mean xor? (bundled:
+    xor, chain, ...)``.
+    """
+    path = resolve_scenario_arg(arg)
+    if path.exists():
+        return path
+    names = closest_bundled(arg)
+    if not names:
+        raise InputError(arg, "", "no such file")
+    stem = Path(arg).name.removesuffix(".toml").lower()
+    close = difflib.get_close_matches(stem, [name.lower() for name in names], n=1)
+    guess = f"; did you mean {names[0]}?" if close else ""
+    raise InputError(
+        arg, "", f"not a file nor a bundled scenario{guess} (bundled: {', '.join(names)})"
+    )

@@ -7,6 +7,7 @@ Indexes count from 0, like the arrays they index.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -48,6 +49,24 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def did_you_mean(name: str, options: Sequence[str]) -> str:
+    """`` (did you mean layers?)`` with the options closest to `name`, or "" if none is close.
+
+    Closeness is difflib's ratio (at least 0.6, as `difflib.get_close_matches`;
+    the closest first, ties in the file's order, at most three); case is
+    ignored, so `Layers` suggests `layers`.
+    """
+    wanted = name.lower()
+    scored = [
+        (difflib.SequenceMatcher(None, wanted, option.lower()).ratio(), -i, option)
+        for i, option in enumerate(options)
+    ]
+    close = [option for ratio, _, option in sorted(scored, reverse=True) if ratio >= 0.6][:3]
+    if not close:
+        return ""
+    return f" (did you mean {' or '.join(key_name(option) for option in close)}?)"
+
+
 def is_number(value: object) -> bool:
     """True for TOML integers and floats; TOML booleans are not numbers."""
     return isinstance(value, int | float) and not isinstance(value, bool)
@@ -86,8 +105,10 @@ class Fields:
             if name not in allowed:
                 where = f"in [{key}]" if key else "at the top level"
                 keys = ", ".join(allowed)
+                guess = did_you_mean(name, allowed)
                 self.fail(
-                    sub(key, key_name(name)), f"unknown key; the keys allowed {where} are {keys}"
+                    sub(key, key_name(name)),
+                    f"unknown key{guess}; the keys allowed {where} are {keys}",
                 )
 
     def require(self, table: Table, key: str, name: str, what: str) -> object:
