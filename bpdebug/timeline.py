@@ -30,13 +30,17 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
-from typing import Literal, TypeVar
 
 import numpy as np
 
-from bpdebug.breakpoints import Hit, Watch, holding
+from bpdebug.breakpoints import Watch, holding
 from bpdebug.engine import Params, Trace
+
+# The small values the motions take and give, importable from here too.
+from bpdebug.motion import Edit as Edit
+from bpdebug.motion import Progress as Progress
+from bpdebug.motion import Stop as Stop
+from bpdebug.motion import finish as finish
 from bpdebug.scenario.model import Breakpoint, Scenario
 from bpdebug.training import Trainer, TrainState, surely_finite
 
@@ -44,46 +48,6 @@ DEFAULT_MEMORY_BUDGET = 160 * 2**20
 """Bytes of checkpointed states a timeline may hold (cost history not included)."""
 INITIAL_SPACING = 32
 """Steps between checkpoints before memory pressure widens the spacing."""
-
-Progress = tuple[int, int]
-"""(updates done, updates in all) of a long motion."""
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Stop:
-    """Why `run_until` stopped, and where."""
-
-    reason: Literal["breakpoint", "steps", "interrupted"]
-    step: int
-    breakpoint: Breakpoint | None = None
-    detail: str = ""
-    """What a person reads: ``cost < 0.05: C = 0.0499``, ``NaN in z^(2)``."""
-
-    @classmethod
-    def hit(cls, hit: Hit) -> Stop:
-        """The stop at a breakpoint that fired."""
-        return cls("breakpoint", hit.step, hit.breakpoint, hit.detail)
-
-
-@dataclass(frozen=True)
-class Edit:
-    """One weight set by hand: w_jk^(layer) = value at step `step` (a branch)."""
-
-    step: int
-    layer: int
-    j: int
-    k: int
-    value: float
-
-
-def finish(motion: Generator[Progress, None, T]) -> T:
-    """Run a long motion to its end and return its result."""
-    while True:
-        try:
-            next(motion)
-        except StopIteration as end:
-            return end.value  # type: ignore[no-any-return]
 
 
 class Timeline:
@@ -207,14 +171,6 @@ class Timeline:
             yield from self._refining(coarse, step, total)
             base = self._nearest_saved(step)
         yield from self._replaying(base, step, self._trace if base is self._state else None, total)
-
-    def updates_to(self, step: int) -> int:
-        """How many updates going to `step` replays at most (0 if it is saved or current)."""
-        if step == self.step:
-            return 0
-        if step > self.step and step - self.step <= self._spacing:
-            return step - self.step
-        return step - self._nearest_saved(step, fine=False).step
 
     def run_until(
         self,

@@ -32,12 +32,16 @@ CORE_MODULES = (
     "bpdebug.breakpoints",
     "bpdebug.chainrule",
     "bpdebug.timeline",
+    "bpdebug.motion",
+    "bpdebug.update_rule",
+    "bpdebug.threads",
     "bpdebug.scenario",
     "bpdebug.scenario.loader",
     "bpdebug.scenario.model",
     "bpdebug.errors",
     "bpdebug.files",
     "bpdebug.snapshot",
+    "bpdebug.snapshot.reopen",
     "bpdebug.debugger",  # the debugger's state; its docstring promises no Textual
 )
 """Modules that must never pull in a UI toolkit, alone or together."""
