@@ -23,16 +23,19 @@ from bpdebug.scenario import load_scenario
 from bpdebug.scenario.model import Scenario
 from bpdebug.timeline import Timeline
 from bpdebug.tui.equations import (
+    HYPER_PARAMETERS,
+    _evaluate,
     chain_text,
     fmt_change,
     selected_chain_rule,
     update_text,
 )
 from bpdebug.tui.render import fmt
-from bpdebug.update_rule import notation, update_rule_at
+from bpdebug.update_rule import Equation, notation, update_rule_at
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
+NAME = re.compile(r"[A-Za-z_]\w*")
 
 
 def saturated(activation: str, loss: str, z: float, y: float, **training: float) -> Scenario:
@@ -147,23 +150,44 @@ def test_each_number_in_the_update_is_its_operand_rounded(
         numbers = [x for x in lines[1:] if x.startswith("    = ")]
         equations = [e for e in (rule.gradient, *rule.equations) if len(e.operands) > 1]
         assert len(numbers) == len(equations)
-        before, after = fmt_change(rule.before, rule.after)
         for line, equation in zip(numbers, equations, strict=True):
             last = equation is rule.equations[-1]
             operands = dict(equation.operands)
             full = NUMBER.findall(notation(equation.expression, operands, number=repr))
             *shown, result = NUMBER.findall(line)
             assert len(shown) == len(full), line
+            if last:
+                check_adds_up(equation, shown, result, line)
+                continue
             for digits, exact in zip(shown, full, strict=True):
                 x = float(exact)
-                allowed = {exact, fmt(x), f"{x:g}"} | (
-                    {before} if last and x == rule.before else set()
-                )
-                assert digits in allowed, (line, exact)
-            assert result == (after if last else fmt(equation.value)), line
+                assert digits in {exact, fmt(x), f"{x:g}"}, (line, exact)
+            assert result == fmt(equation.value), line
         next_w = timeline.state_at(5).params.W[l][j, k]
         assert rule.after == next_w
-        assert lines[-1].endswith(f" = {fmt_change(rule.before, next_w)[1]}")
+        *_, result = NUMBER.findall(lines[-1])
+        decimals = len(result.split(".")[1])
+        assert result == f"{next_w:.{decimals}f}"
+
+
+def check_adds_up(equation: Equation, shown: list[str], result: str, line: str) -> None:
+    """The new w's line: every operand but the settings with the result's decimals, at least
+    4 significant digits of each, and the arithmetic on the written digits rounds to the
+    written result."""
+    decimals = len(result.split(".")[1])
+    names = [n for n, _ in equation.operands]
+    ordered = NAME.findall(equation.expression)
+    written = dict(zip([n for n in ordered if n in names], shown, strict=True))
+    values = dict(equation.operands)
+    for name, digits in written.items():
+        if name in HYPER_PARAMETERS:
+            assert digits == f"{values[name]:g}", line
+            continue
+        assert digits == f"{values[name]:.{decimals}f}", line
+        if values[name]:
+            assert len(digits.lstrip("-0.").replace(".", "")) >= 4 or decimals >= 17, line
+    redone = _evaluate(equation.expression, {n: float(d) for n, d in written.items()})
+    assert f"{redone:.{decimals}f}" == result, line
 
 
 def test_a_small_step_is_written_with_the_digits_that_show_it() -> None:

@@ -10,13 +10,15 @@ for display by `render.fmt` (4 significant digits), hyper-parameters
 (lr, μ, β1, β2, ε, l1, l2) with Python's ``g`` format, the digits the
 scenario gave. Each result is computed from the unrounded operands, so the
 arithmetic redone on the shown digits agrees with the shown result to
-about its last digit, not always exactly. The weight before and after the
-update are written with as many digits as it takes to tell them apart
-(`fmt_change`), so a step below w's 4th digit still shows.
+about its last digit. The last line, the new w, is exact as written: its
+numbers get one common number of decimals, enough for 4 significant digits
+of the smallest, to tell w before from w after, and for the arithmetic on
+the written digits to round to the written result (`adding_up`).
 """
 
 from __future__ import annotations
 
+import ast
 import math
 
 from rich.text import Text
@@ -172,6 +174,68 @@ def fmt_change(before: float, after: float) -> tuple[str, str]:
     return repr(before), repr(after)  # pragma: no cover - 17 digits tell floats apart
 
 
+def adding_up(equation: Equation) -> dict[str, str]:
+    """The numbers of the update of w written so that they add up as shown.
+
+    Every operand but the settings gets the same number of decimals: enough
+    for 4 significant digits of the smallest and to tell w before from w
+    after, and then more until the arithmetic redone on the written digits
+    rounds to the written result (a reader checking 0.3754 − 0.0073 would
+    otherwise find 0.3681 where the screen says 0.3680).
+    """
+    operands = dict(equation.operands)
+    shown = [abs(x) for n, x in operands.items() if n not in HYPER_PARAMETERS and x]
+    if not all(math.isfinite(x) for x in (*shown, equation.value)):
+        return {}
+    need = max((3 - math.floor(math.log10(x)) for x in shown), default=4)
+    before = operands.get("w", equation.value)
+    if before != equation.value:
+        need = max(need, -math.floor(math.log10(abs(before - equation.value))))
+    for decimals in range(max(4, need), 18):
+        rounded = {
+            n: x if n in HYPER_PARAMETERS else round(x, decimals) for n, x in operands.items()
+        }
+        redone = _evaluate(equation.expression, rounded)
+        if round(redone, decimals) == round(equation.value, decimals):
+            texts = {
+                n: f"{x:.{decimals}f}" for n, x in rounded.items() if n not in HYPER_PARAMETERS
+            }
+            texts["="] = f"{equation.value:.{decimals}f}"
+            return texts
+    return {n: repr(x) for n, x in operands.items()} | {"=": repr(equation.value)}
+
+
+def _evaluate(expression: str, names: dict[str, float]) -> float:
+    """An update expression (our own Python arithmetic: names, numbers, + - * / **, sqrt)."""
+
+    def value(node: ast.expr) -> float:
+        match node:
+            case ast.Constant(value=float() | int() as number):
+                return float(number)
+            case ast.Name(id=name):
+                return names[name]
+            case ast.UnaryOp(op=ast.USub(), operand=inner):
+                return -value(inner)
+            case ast.BinOp(left=left, op=op, right=right):
+                a, b = value(left), value(right)
+                match op:
+                    case ast.Add():
+                        return a + b
+                    case ast.Sub():
+                        return a - b
+                    case ast.Mult():
+                        return a * b
+                    case ast.Div():
+                        return a / b if b else math.inf
+                    case ast.Pow():
+                        return float(a**b)
+            case ast.Call(func=ast.Name(id="sqrt"), args=[inner]):
+                return math.sqrt(value(inner))
+        raise ValueError(f"not an update expression: {ast.dump(node)}")
+
+    return value(ast.parse(expression, mode="eval").body)
+
+
 def number(name: str, x: float) -> str:
     """A value as an equation writes it: settings with ``g``, the rest with `fmt`."""
     return f"{x:g}" if name in HYPER_PARAMETERS else fmt(x)
@@ -211,11 +275,10 @@ def update_text(debugger: Debugger) -> Text:
     text.append(f"update {rule.step} → {rule.step + 1} of w_{j}{k}{sup(l)}", style="bold")
     text.append(f"  ({rule.summary})\n")
     text.append_text(equation_text(rule.gradient))
-    before, after = fmt_change(rule.before, rule.after)
     for equation in rule.equations:
         text.append("\n")
         last = equation is rule.equations[-1]
-        text.append_text(equation_text(equation, {"w": before, "=": after} if last else None))
+        text.append_text(equation_text(equation, adding_up(equation) if last else None))
     if rule.edited is not None:
         text.append(
             f"\nthen w_{j}{k}{sup(l)} was set by hand to {fmt(rule.edited)} at step"
