@@ -6,6 +6,8 @@ comments, and checks the state the screen shows.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from textual.widgets import Footer, Input
 from tui_helpers import (
@@ -223,3 +225,22 @@ async def test_reopening_an_edited_snapshot_restores_its_history(tmp_path):
         d.goto(4)  # between them: the first edit only
         np.testing.assert_array_equal(d.params.W[1], timeline.state_at(4).params.W[1])
         assert not np.array_equal(d.params.W[1], own.state_at(4).params.W[1])
+
+
+async def test_the_adam_update_adds_up_to_the_next_value_shown(tmp_path):
+    """spiral (adam) at the update phase: the new w's line, redone on its written digits,
+    gives its written result, which is the weight the next step shows."""
+    app = build_app(str(SCENARIOS / "spiral.toml"), export_dir=tmp_path)
+    async with app.run_test(size=WIDE) as pilot:
+        d = app.debugger
+        await pilot.press("g", "ctrl+a", "ctrl+k", "7", "enter")  # step 7, update phase
+        assert d.step == 7 and d.phase.kind == "update"
+        chain = str(app.screen.query_one("#chain").render())
+        assert "adam: w ← w − lr·m̂/(√v̂ + ε)" in chain
+        *_, rule, numbers = [line.strip() for line in chain.splitlines() if line.strip()]
+        assert rule == "w ← w − Δw"
+        w, step, result = re.findall(r"-?\d+\.\d+", numbers)
+        decimals = len(result.split(".")[1])
+        assert f"{float(w) - float(step):.{decimals}f}" == result
+        await pilot.press("n")  # the next step
+        assert f"{float(d.params.W[d.layer][d.j, d.k]):.{decimals}f}" == result
