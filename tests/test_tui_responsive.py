@@ -244,3 +244,17 @@ async def test_the_adam_update_adds_up_to_the_next_value_shown(tmp_path):
         assert f"{float(w) - float(step):.{decimals}f}" == result
         await pilot.press("n")  # the next step
         assert f"{float(d.params.W[d.layer][d.j, d.k]):.{decimals}f}" == result
+
+
+async def test_esc_cancels_a_gradient_check(tmp_path):
+    """k on wide checks 100 parameters per layer with a progress line; esc stops it."""
+    app = build_app(str(SCENARIOS / "wide.toml"), export_dir=tmp_path)
+    notes = record_notifications(app)
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("k")  # gradient check
+        await wait_until(pilot, lambda: "parameters" in status(app))
+        assert "checking gradients:" in status(app) and "esc cancels" in status(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not app.main.busy)
+        assert any(text.startswith("gradient check cancelled after") for text, _ in notes)
+        assert "checking" not in status(app)

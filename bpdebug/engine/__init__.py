@@ -5,7 +5,7 @@ optimizers, initialisation and the finite-difference gradient check.
 """
 
 from bpdebug.engine.activations import ACTIVATION_TYPES, Activation, get_activation
-from bpdebug.engine.gradcheck import GradCheck, LayerCheck, check_gradients
+from bpdebug.engine.gradcheck import CheckStopped, GradCheck, LayerCheck, check_gradients
 from bpdebug.engine.init import init_params
 from bpdebug.engine.losses import LOSS_TYPES, Loss, OutputLayer, get_loss, output_layer
 from bpdebug.engine.network import Network, Params, Trace
@@ -23,6 +23,7 @@ __all__ = [
     "ACTIVATION_TYPES",
     "LOSS_TYPES",
     "Activation",
+    "CheckStopped",
     "Equation",
     "GradCheck",
     "LayerCheck",

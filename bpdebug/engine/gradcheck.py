@@ -14,6 +14,7 @@ Such parameters are counted as `kinks`, reported, and left out of the band.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -130,6 +131,15 @@ def _pick(
     return chosen[chosen < n_W], chosen[chosen >= n_W] - n_W
 
 
+class CheckStopped(Exception):
+    """A gradient check stopped before its end (its `go_on` said so)."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(f"stopped after {done} of {total} parameters")
+        self.done = done
+        self.total = total
+
+
 def check_gradients(
     network: Network,
     params: Params,
@@ -138,12 +148,15 @@ def check_gradients(
     h: float = 1e-5,
     sample: int | None = None,
     seed: int = 0,
+    go_on: Callable[[int, int], bool] | None = None,
 ) -> GradCheck:
     """Check every parameter (or `sample` per layer, W and b together, chosen with `seed`).
 
     X is (n_0, m) and Y is (n_L, m). With `sample` None, networks of at most
     FULL_CHECK_LIMIT parameters are checked in full and larger ones sample
-    DEFAULT_SAMPLE parameters per layer.
+    DEFAULT_SAMPLE parameters per layer. `go_on(done, total)` is asked after
+    each parameter (two costs); when it says False the check stops by
+    raising CheckStopped.
     """
     trace = network.trace(params, X, Y)
     if sample is None and params.count() > FULL_CHECK_LIMIT:
@@ -154,12 +167,15 @@ def check_gradients(
     bs = [b.copy() for b in params.b]
     work = Params(tuple(Ws), tuple(bs))
     layers: list[LayerCheck] = []
+    picks = [_pick(Ws[l].size, bs[l].size, sample, rng) for l in range(1, network.depth + 1)]
+    total = sum(w.size + b.size for w, b in picks)
+    done = 0
     # A nudge of a huge weight may overflow: that is a result (a NaN or inf
     # difference, placed in the "wrong" band), not an error.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for l in range(1, network.depth + 1):
             entries: list[Entry] = []
-            picked = _pick(Ws[l].size, bs[l].size, sample, rng)
+            picked = picks[l - 1]
             for name, array, grad, flat_indices in (
                 ("W", Ws[l], trace.grad_W(l), picked[0]),
                 ("b", bs[l], trace.db[l], picked[1]),
@@ -184,5 +200,8 @@ def check_gradients(
                             kink=kink_plus != kink_minus or crossed_l1,
                         )
                     )
+                    done += 1
+                    if go_on is not None and not go_on(done, total):
+                        raise CheckStopped(done, total)
             layers.append(LayerCheck(l, tuple(entries)))
     return GradCheck(h=h, cost=trace.cost, layers=tuple(layers))

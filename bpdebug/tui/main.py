@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from textual import work
 from textual.widgets import TabbedContent
@@ -30,7 +30,7 @@ from bpdebug.tui.session import MIN_SIZE as MIN_SIZE
 from bpdebug.tui.session import NARROW_HEIGHT as NARROW_HEIGHT
 from bpdebug.tui.session import NARROW_WIDTH as NARROW_WIDTH
 from bpdebug.tui.session import SessionScreen
-from bpdebug.tui.view import PANES
+from bpdebug.tui.view import PANES, progress_text
 
 T = TypeVar("T")
 
@@ -229,33 +229,54 @@ class MainScreen(SessionScreen):
         )
 
     def action_gradcheck(self) -> None:
-        """k: gradient check of the current state against finite differences."""
-        self.busy = "checking gradients · esc cancels"
+        """k: gradient check of the current state against finite differences (esc cancels)."""
+        self._cancel_requested = False
+        self.busy_text = "checking gradients · esc cancels"
+        self.busy = "checking gradients"
+        self._start_timer()
         self._gradcheck()
 
     @work(thread=True, exclusive=True, group="check")
     def _gradcheck(self) -> None:
         from textual.worker import get_current_worker
 
-        from bpdebug.engine import check_gradients
-        from bpdebug.report import gradcheck_lines
+        from bpdebug.engine import CheckStopped, check_gradients
+        from bpdebug.report import gradcheck_lines, gradcheck_verdict
 
+        worker = get_current_worker()
+        started = time.monotonic()
         with self.debugger_lock:
             timeline = self.debugger.timeline
             trace = timeline.trace
             network, params, step = timeline.trainer.network, timeline.state.params, timeline.step
             name = timeline.scenario.name
-        result = check_gradients(network, params, trace.a[0], trace.Y)
-        if get_current_worker().is_cancelled or self.bpapp.leaving:
+
+        def go_on(done: int, total: int) -> bool:
+            seconds = time.monotonic() - started
+            self.busy_text = progress_text(
+                "checking gradients:", done, total, seconds, "parameters"
+            )
+            return not (self._cancel_requested or worker.is_cancelled or self.bpapp.leaving)
+
+        try:
+            result = check_gradients(network, params, trace.a[0], trace.Y, go_on=go_on)
+        except CheckStopped as stopped:
+            if not self.bpapp.leaving:
+                message = f"gradient check cancelled after {stopped.done} of {stopped.total}"
+                self.app.call_from_thread(self._checked, message, None)
             return
         lines = gradcheck_lines(result, params, name, step)
-        verdict = _verdict(result)
-        self.app.call_from_thread(self._checked, f"gradient check at step {step}: {verdict}", lines)
+        title = f"gradient check at step {step}: {gradcheck_verdict(result)}"
+        self.app.call_from_thread(self._checked, title, lines)
 
-    def _checked(self, title: str, lines: list[str]) -> None:
-        self.busy = ""
+    def _checked(self, title: str, lines: list[str] | None) -> None:
+        self.busy = self.busy_text = ""
+        self._stop_timer()
         self.sync()
-        self.app.push_screen(TextScreen(title, "\n".join(lines)))
+        if lines is None:
+            self.notify(title)
+        else:
+            self.app.push_screen(TextScreen(title, "\n".join(lines)))
 
     def action_export(self) -> None:
         """e: JSON + NPZ + Markdown snapshots and an SVG screenshot, never overwriting."""
@@ -296,17 +317,6 @@ class MainScreen(SessionScreen):
             ),
             lambda yes: self.bpapp.leave() if yes else None,
         )
-
-
-def _verdict(result: Any) -> str:
-    """The gradient check in the shortest true sentence."""
-    bands = {check.layer: check.band for check in result.layers}
-    if all(band == "good" for band in bands.values()):
-        return f"all {len(bands)} layers good"
-    named = [
-        f"layer {l} {b.upper() if b == 'wrong' else b}" for l, b in bands.items() if b != "good"
-    ]
-    return ", ".join(named) + (", the rest good" if len(named) < len(bands) else "")
 
 
 def _duration(seconds: float) -> str:

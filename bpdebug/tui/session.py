@@ -219,6 +219,8 @@ class SessionScreen(Screen[None]):
         """Grey out keys that cannot act now: time waits for a run or a replay; no rewind at 0."""
         if action == "cancel":
             return True if self.busy else None
+        if action == "gradcheck" and self.busy:
+            return None
         if action in TIME and (self.running or self.busy):
             return None
         if action == "continue":  # while training runs, c is `pause`

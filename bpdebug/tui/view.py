@@ -157,10 +157,10 @@ def draw_matrices(screen: Screen[Any], debugger: Debugger, view: View) -> None:
                 widget.scroll_visible(animate=False, immediate=True)
 
 
-def progress_text(label: str, done: int, total: int, seconds: float) -> str:
+def progress_text(label: str, done: int, total: int, seconds: float, unit: str = "updates") -> str:
     """A long motion's progress: ``replaying 1,234 / 3,000 updates · 5,100/s · 0:01 left``."""
     rate = done / seconds if seconds > 0 else 0.0
-    text = f"{label} {done:,} / {total:,} updates"
+    text = f"{label} {done:,} / {total:,} {unit}"
     if rate > 0 and done:
         left = (total - done) / rate
         text += f" · {rate:,.0f}/s · {_clock(left)} left"
