@@ -6,6 +6,7 @@ comments, and checks the state the screen shows.
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -258,3 +259,19 @@ async def test_esc_cancels_a_gradient_check(tmp_path):
         await wait_until(pilot, lambda: not app.main.busy)
         assert any(text.startswith("gradient check cancelled after") for text, _ in notes)
         assert "checking" not in status(app)
+
+
+async def test_esc_while_reopening_a_far_snapshot_leaves_step_0(tmp_path):
+    """A snapshot at step 300,000 reopens in a worker; esc leaves the scenario at step 0."""
+    path = export(Timeline(load_scenario(XOR)), tmp_path / "far.json")
+    snap = json.loads(path.read_text())
+    snap["step"] = 300_000  # as far as a snapshot of step 300,000 asks to replay
+    path.write_text(json.dumps(snap))
+    app = build_app(str(path), export_dir=tmp_path)
+    notes = record_notifications(app)
+    async with app.run_test(size=WIDE) as pilot:
+        await wait_until(pilot, lambda: "reopening far.json: replaying" in status(app))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not app.main.busy)
+        assert app.debugger.step == 0
+        assert ("reopening far.json cancelled: at step 0 of its scenario", "information") in notes

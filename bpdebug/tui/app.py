@@ -66,8 +66,13 @@ class BpdebugApp(App[int]):
         self.install_screen(main, "main")
         self.push_screen("main")
         if self.reopening is not None:
-            label = f"reopening {self.reopening.path.name}: replaying"
-            main.move(label, self.reopening.motion(self.debugger.timeline), main.said)
+            name = self.reopening.path.name
+            main.move(
+                f"reopening {name}: replaying",
+                self.reopening.motion(self.debugger.timeline),
+                main.said,
+                cancelled=f"reopening {name} cancelled: at step 0 of its scenario",
+            )
         self.call_after_refresh(self._settle)
 
     def _settle(self) -> None:

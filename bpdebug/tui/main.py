@@ -54,7 +54,7 @@ class MainScreen(SessionScreen):
 
     def action_step_back(self) -> None:
         """S: one phase back."""
-        self.move("stepping back: replaying", self.debugger.stepping_back())
+        self.move("replaying", self.debugger.stepping_back())
 
     def action_next(self) -> None:
         """n: one whole update forward."""
@@ -62,7 +62,7 @@ class MainScreen(SessionScreen):
 
     def action_rewind(self) -> None:
         """N: one whole update back."""
-        self.move("rewinding: replaying", self.debugger.rewinding())
+        self.move("replaying", self.debugger.rewinding())
 
     def action_goto(self) -> None:
         """g: ask for a step and go there (asking first if it is far past the history)."""

@@ -93,6 +93,7 @@ class SessionScreen(Screen[None]):
         self._timer: Timer | None = None
         self._pause_requested = False
         self._cancel_requested = False
+        self._cancelled_message = ""
 
     @property
     def bpapp(self) -> BpdebugApp:
@@ -235,11 +236,18 @@ class SessionScreen(Screen[None]):
         return True
 
     # -- long motions ------------------------------------------------------------
-    def move(self, label: str, motion: Motion, done: Callable[[Any], None] | None = None) -> None:
+    def move(
+        self,
+        label: str,
+        motion: Motion,
+        done: Callable[[Any], None] | None = None,
+        cancelled: str = "",
+    ) -> None:
         """Run `motion`; past SYNC_BUDGET seconds a worker finishes it (esc cancels).
 
         `done` gets the motion's result on the event loop once it finished;
-        a cancelled motion leaves the step where it was and calls nothing.
+        a cancelled motion leaves the step where it was, calls nothing and
+        says `cancelled` (by default: LABEL cancelled: still at step N).
         """
         deadline = time.monotonic() + SYNC_BUDGET
         progress: Progress = (0, 0)
@@ -255,6 +263,7 @@ class SessionScreen(Screen[None]):
         self.busy_text = progress_text(label, *progress, 0.0)
         self.busy = label
         self._start_timer()
+        self._cancelled_message = cancelled
         self._move_in_worker(label, motion, done, progress)
 
     @work(thread=True, exclusive=True, group="motion")
@@ -288,7 +297,8 @@ class SessionScreen(Screen[None]):
         if finished:
             self._finish(done, result)
         else:
-            self.notify(f"{label} cancelled: still at step {self.debugger.step}")
+            step = self.debugger.step
+            self.notify(self._cancelled_message or f"{label} cancelled: still at step {step}")
             self.sync()
 
     def _finish(self, done: Callable[[Any], None] | None, result: Any) -> None:
