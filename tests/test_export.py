@@ -155,7 +155,7 @@ def test_load_snapshot_reads_back_what_export_wrote(tmp_path: Path, suffix: str)
     """Both formats read back to the same values, arrays as float64 ndarrays."""
     timeline = xor_timeline(5)
     expected = snapshot(timeline)
-    loaded = load_snapshot(export(timeline, tmp_path / f"snap{suffix}"))
+    loaded = load_snapshot(export(timeline, tmp_path / f"snap{suffix}")).to_dict()
     assert set(loaded) == set(expected)
     assert loaded["scenario"] == expected["scenario"]
     for key in ("format", "step", "loss", "learning_rate", "optimizer", "cost", "epoch"):
@@ -178,7 +178,7 @@ def test_regularization_adds_dw_reg_to_every_format(tmp_path: Path) -> None:
     for layer in snap["layers"]:
         assert np.array_equal(layer["dW_reg"], trace.dW_reg[layer["index"]])
     loaded = load_snapshot(export(timeline, tmp_path / "snap.npz"))
-    assert np.array_equal(loaded["layers"][1]["dW_reg"], trace.dW_reg[2])
+    assert np.array_equal(loaded.layers[1].dW_reg, trace.dW_reg[2])
     assert "dC_reg/dW^(1)" in export(timeline, tmp_path / "snap.md").read_text()
 
 
@@ -287,15 +287,15 @@ def test_nan_and_inf_are_written_and_read_back(tmp_path: Path, suffix: str) -> N
     """NaN stays NaN in the same places; inf stays inf (JSON's NaN/Infinity tokens)."""
     timeline = diverged_timeline()
     loaded = load_snapshot(export(timeline, tmp_path / f"nan{suffix}"))
-    assert np.isnan(loaded["cost"])
+    assert np.isnan(loaded.cost)
     for l in (1, 2):
         for key in ("z", "delta", "dW"):
             want = getattr(timeline.trace, key)[l]
-            assert np.array_equal(loaded["layers"][l - 1][key], want, equal_nan=True)
+            assert np.array_equal(getattr(loaded.layers[l - 1], key), want, equal_nan=True)
 
     timeline.seek(4)
     assert timeline.trace.cost == np.inf
-    assert load_snapshot(export(timeline, tmp_path / f"inf{suffix}"))["cost"] == np.inf
+    assert load_snapshot(export(timeline, tmp_path / f"inf{suffix}")).cost == np.inf
 
 
 def test_nan_uses_pythons_json_tokens(tmp_path: Path) -> None:

@@ -298,7 +298,7 @@ def test_a_snapshot_path_with_a_lone_surrogate_exports_and_names_it(tmp_path: Pa
     name = os.fsdecode(b"snap-\xff.json")
     written = export(timeline, tmp_path / name)
     assert os.fsencode(written.name) == b"snap-\xff.json"
-    assert load_snapshot(written)["step"] == 0
+    assert load_snapshot(written).step == 0
     assert printable(str(written)).endswith("snap-\\udcff.json")
 
 

@@ -43,7 +43,7 @@ from hypothesis import strategies as st
 
 from bpdebug.errors import InputError
 from bpdebug.scenario import loads_scenario
-from bpdebug.snapshot import export, load_snapshot
+from bpdebug.snapshot import Snapshot, export, load_snapshot
 from bpdebug.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,7 @@ NPZ_ARRAYS = {
 }
 
 
-def check_file(path: Path, strategy: str) -> dict[str, Any] | InputError:
+def check_file(path: Path, strategy: str) -> Snapshot | InputError:
     """Load `path`; assert load_snapshot's promise; count the file."""
     FUZZED[strategy] += 1
     try:
@@ -123,9 +123,9 @@ def check_file(path: Path, strategy: str) -> dict[str, Any] | InputError:
         OUTCOMES["crash"] += 1
         raise AssertionError(f"{path.name}: {type(error).__name__}: {error}") from error
     OUTCOMES["loaded"] += 1
-    for layer in snap["layers"]:
-        assert layer["W"].dtype == np.float64
-        assert layer["W"].shape[0] == layer["b"].shape[0]
+    for layer in snap.layers:
+        assert layer.W.dtype == np.float64
+        assert layer.W.shape[0] == layer.b.shape[0]
     return snap
 
 
@@ -255,15 +255,15 @@ def test_nan_and_inf_values_are_valid(tmp_path: Path) -> None:
     path = tmp_path / "nan.json"
     path.write_text(json.dumps(doc), encoding="utf-8")
     snap = check_file(path, "json-structured")
-    assert isinstance(snap, dict)
-    assert math.isnan(snap["cost"]) and math.isnan(snap["layers"][0]["W"][0, 0])
-    assert snap["layers"][0]["z"][1, 2] == math.inf
+    assert isinstance(snap, Snapshot)
+    assert math.isnan(snap.cost) and math.isnan(snap.layers[0].W[0, 0])
+    assert snap.layers[0].z[1, 2] == math.inf
     arrays = dict(NPZ_ARRAYS["xor.npz"])
     arrays["W1"] = np.full_like(arrays["W1"], np.nan)
     npz = tmp_path / "nan.npz"
     np.savez(npz, allow_pickle=False, **arrays)
     snap = check_file(npz, "npz-structured")
-    assert isinstance(snap, dict) and np.isnan(snap["layers"][0]["W"]).all()
+    assert isinstance(snap, Snapshot) and np.isnan(snap.layers[0].W).all()
 
 
 # ------------------------------------------------------------------- .npz
@@ -386,7 +386,7 @@ def test_deeply_nested_json_is_one_line(tmp_path: Path) -> None:
 def test_json_over_the_size_cap_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "big.json"
     path.write_bytes(BASE_FILES["spiral.json"] + b" " * 2_000_000)
-    assert isinstance(check_file(path, "extreme"), dict)
+    assert isinstance(check_file(path, "extreme"), Snapshot)
     monkeypatch.setenv("BPDEBUG_MAX_FILE_BYTES", "1000000")
     error = check_file(path, "extreme")
     assert str(error) == (

@@ -132,7 +132,7 @@ def test_the_total_of_an_npz_is_capped_not_each_array(
     )
     assert peak < 500_000  # nothing was unpacked
     monkeypatch.setenv("BPDEBUG_MAX_FILE_BYTES", "20000000")
-    assert load_snapshot(path)["step"] == 2
+    assert load_snapshot(path).step == 2
 
 
 def test_an_export_has_the_same_bytes_every_time(tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_an_export_has_the_same_bytes_every_time(tmp_path: Path) -> None:
     timeline.seek(2)
     second = export(timeline, tmp_path / "b" / "xor.npz")
     assert first.read_bytes() == second.read_bytes()
-    assert load_snapshot(second)["step"] == 2
+    assert load_snapshot(second).step == 2
 
 
 # ------------------------------------------------------------------ replay

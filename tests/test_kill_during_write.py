@@ -82,7 +82,7 @@ def whole(path: Path, suffix: str, references: dict[str, list[bytes]]) -> bool:
         snap = load_snapshot(path)
     except InputError:
         return False
-    W1 = snap["layers"][0]["W"]
+    W1 = snap.layers[0].W
     wanted = [np.load(io.BytesIO(ref), allow_pickle=False)["W1"] for ref in references[".npz"]]
     return any(np.array_equal(W1, w) for w in wanted)
 

@@ -29,7 +29,17 @@ strings as 0-d unicode arrays, never object arrays), so it loads with
 ``allow_pickle=False``. `.md` is a report for people, never read back.
 """
 
-from bpdebug.snapshot.build import FORMAT, LAYER_ARRAYS, MAX_EDITS, snapshot, snapshot_arrays
+from bpdebug.snapshot.build import (
+    FORMAT,
+    LAYER_ARRAYS,
+    MAX_EDITS,
+    LayerSnapshot,
+    ScenarioRef,
+    Snapshot,
+    snapshot,
+    snapshot_arrays,
+    take,
+)
 from bpdebug.snapshot.read import load_snapshot
 from bpdebug.snapshot.write import ExportError, export, flatten, to_json, to_markdown
 
@@ -38,11 +48,15 @@ __all__ = [
     "LAYER_ARRAYS",
     "MAX_EDITS",
     "ExportError",
+    "LayerSnapshot",
+    "ScenarioRef",
+    "Snapshot",
     "export",
     "flatten",
     "load_snapshot",
     "snapshot",
     "snapshot_arrays",
+    "take",
     "to_json",
     "to_markdown",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +29,140 @@ SHAPES: dict[str, tuple[int | str, ...]] = {
     "db": (0,),
     "dW_reg": (0, -1),
 }
+
+
+@dataclass(frozen=True)
+class ScenarioRef:
+    """The scenario a snapshot was taken of: its name, its path as named, its TOML."""
+
+    name: str
+    path: str
+    text: str | None = None
+    """The scenario's TOML (written since snapshots could reopen; None in older ones)."""
+
+
+@dataclass(frozen=True, eq=False)
+class LayerSnapshot:
+    """One weighted layer l of a snapshot, every array float64 in the contract's shape."""
+
+    index: int
+    activation: str
+    W: np.ndarray
+    """(n_l, n_{l-1})"""
+    b: np.ndarray
+    """(n_l,)"""
+    z: np.ndarray
+    """(n_l, m)"""
+    a: np.ndarray
+    """(n_l, m)"""
+    delta: np.ndarray
+    """(n_l, m)"""
+    dW: np.ndarray
+    """(n_l, n_{l-1})"""
+    db: np.ndarray
+    """(n_l,)"""
+    dW_reg: np.ndarray | None = None
+    """The l1/l2 part of the update's gradient (only with regularization)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Snapshot:
+    """One step of a scenario, typed: what `snapshot_arrays` builds and `load_snapshot` reads.
+
+    `to_dict` gives the contract's JSON layout (arrays still ndarrays); the
+    optional fields are the extensions the README lists, None when absent.
+    """
+
+    scenario: ScenarioRef
+    step: int
+    loss: str
+    learning_rate: float
+    optimizer: str
+    cost: float
+    inputs: np.ndarray
+    """a^(0) of the step's batch, (n_0, m)."""
+    targets: np.ndarray
+    """Y of the step's batch, (n_L, m)."""
+    layers: tuple[LayerSnapshot, ...]
+    epoch: int | None = None
+    data_cost: float | None = None
+    reg_cost: float | None = None
+    batch_size: int | None = None
+    bpdebug_version: str | None = None
+    branched_at: int | None = None
+    edits: np.ndarray | None = None
+    """(n, 5) rows [step, layer, j, k, value], oldest first."""
+    data: tuple[np.ndarray, np.ndarray] | None = None
+    """The whole data set (inputs (n_0, N), targets (n_L, N)) of a CSV scenario."""
+    format: str = FORMAT
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract's object (arrays as ndarrays), extensions only where present."""
+        scenario: dict[str, Any] = {"name": self.scenario.name, "path": self.scenario.path}
+        if self.scenario.text is not None:
+            scenario["text"] = self.scenario.text
+        layers = []
+        for layer in self.layers:
+            entry: dict[str, Any] = {"index": layer.index, "activation": layer.activation}
+            entry.update((name, getattr(layer, name)) for name in LAYER_ARRAYS)
+            if layer.dW_reg is not None:
+                entry["dW_reg"] = layer.dW_reg
+            layers.append(entry)
+        out: dict[str, Any] = {
+            "format": self.format,
+            "scenario": scenario,
+            "step": self.step,
+            "loss": self.loss,
+            "learning_rate": self.learning_rate,
+            "optimizer": self.optimizer,
+            "cost": self.cost,
+            "inputs": self.inputs,
+            "targets": self.targets,
+            "layers": layers,
+        }
+        for key in EXTENSIONS:
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        if self.edits is not None:
+            out["edits"] = self.edits
+        if self.data is not None:
+            out["data"] = {"inputs": self.data[0], "targets": self.data[1]}
+        return out
+
+    @classmethod
+    def from_dict(cls, snap: dict[str, Any]) -> Snapshot:
+        """The typed form of a checked dict in `to_dict`'s layout."""
+        scenario = snap["scenario"]
+        layers = tuple(
+            LayerSnapshot(
+                index=int(layer["index"]),
+                activation=str(layer["activation"]),
+                dW_reg=layer.get("dW_reg"),
+                **{name: layer[name] for name in LAYER_ARRAYS},
+            )
+            for layer in snap["layers"]
+        )
+        data = snap.get("data")
+        return cls(
+            scenario=ScenarioRef(scenario["name"], scenario["path"], scenario.get("text")),
+            step=snap["step"],
+            loss=snap["loss"],
+            learning_rate=snap["learning_rate"],
+            optimizer=snap["optimizer"],
+            cost=snap["cost"],
+            inputs=snap["inputs"],
+            targets=snap["targets"],
+            layers=layers,
+            edits=snap.get("edits"),
+            data=None if data is None else (data["inputs"], data["targets"]),
+            format=snap.get("format", FORMAT),
+            **{key: snap.get(key) for key in EXTENSIONS},
+        )
+
+
+EXTENSIONS = ("epoch", "data_cost", "reg_cost", "batch_size", "bpdebug_version", "branched_at")
+"""The scalar extensions of the contract's snapshot, in the order they are written."""
 
 
 def snapshot_arrays(timeline: Timeline) -> dict[str, Any]:
@@ -76,6 +211,11 @@ def snapshot_arrays(timeline: Timeline) -> dict[str, Any]:
         # other file (and works where the CSV is not).
         snap["data"] = {"inputs": scenario.data.inputs, "targets": scenario.data.targets}
     return snap
+
+
+def take(timeline: Timeline) -> Snapshot:
+    """The typed snapshot of the timeline's current step."""
+    return Snapshot.from_dict(snapshot_arrays(timeline))
 
 
 def snapshot(timeline: Timeline) -> dict[str, Any]:

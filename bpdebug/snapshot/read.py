@@ -23,13 +23,13 @@ from bpdebug.scenario.limits import (
 if TYPE_CHECKING:
     pass
 
-from bpdebug.snapshot.build import FORMAT, LAYER_ARRAYS, MAX_EDITS, SHAPES
+from bpdebug.snapshot.build import FORMAT, LAYER_ARRAYS, MAX_EDITS, SHAPES, Snapshot
 
 _CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
-def load_snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A .json or .npz snapshot, validated, in `snapshot_arrays` form (float64 ndarrays).
+def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
+    """A .json or .npz snapshot, validated and typed (float64 ndarrays in its arrays).
 
     Raises InputError naming the file and the key for anything wrong: an
     unreadable, truncated or corrupt file, another format tag, a missing
@@ -45,9 +45,11 @@ def load_snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     try:
         if suffix == ".json":
-            return _parse(_JsonFields(name, _read_json(name, read_capped(name, name))))
+            return Snapshot.from_dict(
+                _parse(_JsonFields(name, _read_json(name, read_capped(name, name))))
+            )
         with open_capped(name, name) as handle:
-            return _load_npz(name, handle)
+            return Snapshot.from_dict(_load_npz(name, handle))
     except NotRegularFile as error:
         raise InputError(name, "", f"expected a snapshot file, got {error.kind}") from None
     except OSError as error:

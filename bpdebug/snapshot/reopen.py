@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -21,6 +20,7 @@ from bpdebug.errors import InputError
 from bpdebug.scenario import load_scenario, loads_scenario, resolve_scenario_arg
 from bpdebug.scenario.limits import REPLAY_STEPS, REPLAY_WORK, replay_limit_passed
 from bpdebug.scenario.model import Dataset, Scenario
+from bpdebug.snapshot.build import Snapshot
 from bpdebug.snapshot.read import load_snapshot
 from bpdebug.timeline import Edit, Progress, Timeline, finish
 
@@ -90,12 +90,12 @@ def open_timeline(arg: str) -> tuple[Timeline, Reopening | None]:
         return Timeline(load_scenario(resolve_scenario_arg(arg))), None
     snap = load_snapshot(path)
     scenario = _scenario_of(path, snap)
-    step = int(snap["step"])
+    step = snap.step
     _check_replay(path, step, scenario)
     _check_fits(path, snap, scenario)
     edits = _edits_of(path, snap, scenario, step)
-    W = (EMPTY, *(np.asarray(layer["W"], dtype=np.float64) for layer in snap["layers"]))
-    b = (EMPTY, *(np.asarray(layer["b"], dtype=np.float64) for layer in snap["layers"]))
+    W = (EMPTY, *(layer.W for layer in snap.layers))
+    b = (EMPTY, *(layer.b for layer in snap.layers))
     return Timeline(scenario), Reopening(path, step, edits, Params(W, b))
 
 
@@ -108,11 +108,12 @@ def reopen(arg: str) -> tuple[Timeline, str]:
     return timeline, finish(reopening.motion(timeline))
 
 
-def _edits_of(path: Path, snap: dict[str, Any], scenario: Scenario, step: int) -> tuple[Edit, ...]:
+def _edits_of(path: Path, snap: Snapshot, scenario: Scenario, step: int) -> tuple[Edit, ...]:
     """The snapshot's edits, each naming a weight of its scenario at a step up to its own."""
     layers = scenario.network.layers
     edits = []
-    for row, (s, l, j, k, value) in enumerate(snap.get("edits", np.empty((0, 5))).tolist()):
+    rows = np.empty((0, 5)) if snap.edits is None else snap.edits
+    for row, (s, l, j, k, value) in enumerate(rows.tolist()):
         edit = Edit(int(s), int(l), int(j), int(k), float(value))
         if (
             not (1 <= edit.layer < len(layers))
@@ -133,48 +134,45 @@ def _edits_of(path: Path, snap: dict[str, Any], scenario: Scenario, step: int) -
     return tuple(edits)
 
 
-def _scenario_of(path: Path, snap: dict[str, Any]) -> Scenario:
+def _scenario_of(path: Path, snap: Snapshot) -> Scenario:
     """The snapshot's scenario, rebuilt from its text and carried data without reading files."""
-    text = snap["scenario"].get("text")
+    text = snap.scenario.text
     if text is None:
         raise InputError(path, "scenario.text", "missing; expected the scenario's TOML text")
-    carried = None
-    if "data" in snap:
-        data = snap["data"]
-        carried = Dataset(data["inputs"], data["targets"], "snapshot")
+    carried = None if snap.data is None else Dataset(*snap.data, "snapshot")
     try:
-        return loads_scenario(text, snap["scenario"]["path"], carried, read_files=False)
+        return loads_scenario(text, snap.scenario.path, carried, read_files=False)
     except InputError as error:
         raise InputError(path, "scenario.text", str(error)) from None
 
 
-def _check_fits(path: Path, snap: dict[str, Any], scenario: Scenario) -> None:
+def _check_fits(path: Path, snap: Snapshot, scenario: Scenario) -> None:
     """The snapshot's layer sizes and batch against its scenario's, before any replay."""
     layers = scenario.network.layers
-    if len(snap["layers"]) != len(layers) - 1:
+    if len(snap.layers) != len(layers) - 1:
         raise InputError(
             path,
             "layers",
             f"expected {len(layers) - 1} layers, as its scenario's network.layers ="
-            f" {list(layers)}, got {len(snap['layers'])}",
+            f" {list(layers)}, got {len(snap.layers)}",
         )
-    for l, layer in enumerate(snap["layers"], start=1):
+    for l, layer in enumerate(snap.layers, start=1):
         expected = (layers[l], layers[l - 1])
-        if layer["W"].shape != expected:
+        if layer.W.shape != expected:
             raise InputError(
                 path,
                 f"layers[{l - 1}].W",
                 f"expected shape {expected}, as its scenario's network.layers ="
-                f" {list(layers)}, got {layer['W'].shape}",
+                f" {list(layers)}, got {layer.W.shape}",
             )
     batch = scenario.training.batch_size
-    m = snap["inputs"].shape[1]
-    if snap["inputs"].shape[0] != layers[0] or m > batch:
+    m = snap.inputs.shape[1]
+    if snap.inputs.shape[0] != layers[0] or m > batch:
         raise InputError(
             path,
             "inputs",
             f"expected {layers[0]} rows of at most {batch} examples (the scenario's"
-            f" batch), got shape {snap['inputs'].shape}",
+            f" batch), got shape {snap.inputs.shape}",
         )
 
 
