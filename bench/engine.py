@@ -21,8 +21,10 @@ softmax, cross-entropy, momentum, batches of 32) and wide (784-128-64-10
 relu and softmax, SGD, batches of 64). Target: ratio <= 1.2 on xor and
 digits.
 
-`--engine` adds the in-process figure of the layers underneath (one
-`Timeline.next` per update, no watch, no progress), for diagnosis.
+`--engine` adds the same comparison inside one process, without start-up
+or progress: `Timeline.run_until` (the loop `run` drives, NaN/inf watch on)
+against the hand loop in alternating chunks, each going on where it was;
+the median of the chunks' ratios is steadier on a busy machine.
 """
 
 from __future__ import annotations
@@ -131,15 +133,14 @@ def hand_loop(name: str) -> Callable[[int], None]:
 
 
 def engine_loop(name: str) -> Callable[[int], None]:
-    """bpdebug's own updates through a Timeline (no watch, no progress), in this process."""
+    """bpdebug's own loop, as `bpdebug run` drives it (Timeline.run_until, NaN/inf watch on)."""
     from bpdebug.scenario import find_scenario_arg, load_scenario
     from bpdebug.timeline import Timeline
 
     timeline = Timeline(load_scenario(find_scenario_arg(name)))
 
     def run(steps: int) -> None:
-        for _ in range(steps):
-            timeline.next()
+        timeline.run_until(max_steps=steps)
 
     return run
 
@@ -187,28 +188,31 @@ def per_update(name: str, rounds: int) -> dict[str, tuple[float, float]]:
     }
 
 
-def in_process(name: str, rounds: int) -> tuple[float, float]:
-    """Best-of-`rounds` seconds per update in this process: (hand loop, Timeline.next)."""
+def in_process(name: str, chunks: int = 60) -> float:
+    """Median over `chunks` alternating chunks of (run_until time / hand loop time), in this
+    process: both loops go on from where they were, so drift on a busy machine cancels."""
     from bpdebug.threads import limit_blas_threads
 
     limit_blas_threads(1)
-    steps = PLAN[name][1] - PLAN[name][0]
-    best = [float("inf"), float("inf")]
-    for _ in range(rounds):
-        for i, make in enumerate((hand_loop, engine_loop)):
-            run = make(name)
-            run(min(steps, 20))  # warm-up
-            start = time.perf_counter()
-            run(steps)
-            best[i] = min(best[i], (time.perf_counter() - start) / steps)
-    return best[0], best[1]
+    size = max((PLAN[name][1] - PLAN[name][0]) // 40, 1)
+    hand, ours = hand_loop(name), engine_loop(name)
+    ratios = []
+    for _ in range(chunks):
+        start = time.perf_counter()
+        hand(size)
+        middle = time.perf_counter()
+        ours(size)
+        ratios.append((time.perf_counter() - middle) / (middle - start))
+    return statistics.median(ratios)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--only", choices=sorted(PLAN), action="append")
-    parser.add_argument("--engine", action="store_true", help="also time Timeline.next in-process")
+    parser.add_argument(
+        "--engine", action="store_true", help="also compare the loops in-process, paired"
+    )
     parser.add_argument("--hand", metavar="NAME", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -229,10 +233,9 @@ def main() -> None:
             f"   {hand_cpu * 1e6:8.1f}us {ours_cpu * 1e6:8.1f}us {ours_cpu / hand_cpu:5.2f}"
         )
     if args.engine:
-        print(f"{'in-process':8} {'hand loop':>10} {'Timeline.next':>12}")
+        print("in-process, paired chunks (median ratio): Timeline.run_until / hand loop")
         for name in names:
-            hand, ours = in_process(name, args.rounds)
-            print(f"{name:8} {hand * 1e6:8.1f}us {ours * 1e6:10.1f}us {ours / hand:6.2f}")
+            print(f"{name:8} {in_process(name):6.2f}")
 
 
 if __name__ == "__main__":

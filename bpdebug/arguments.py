@@ -1,0 +1,266 @@
+"""The command line's arguments: the parsers of `bpdebug`, its commands and `bpdebug SCENARIO`.
+
+Options of bpdebug itself (`--threads`, and `--export-dir` for the
+debugger) may come before SCENARIO or COMMAND; `--threads` after a command
+too. argparse prints through the console (escaped, never raising) and
+raises ParserExit instead of leaving the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from bpdebug import __version__
+from bpdebug.console import Console
+from bpdebug.text import printable
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
+COMMANDS = ("run", "export", "check", "validate", "scenarios")
+USAGE_ERROR = 2
+"""The exit status of a usage error: bad input (bpdebug.cli.EXIT_BAD_INPUT)."""
+RUN_CAP = 100_000
+"""Most updates `run` makes without --steps (it stops earlier at a breakpoint or NaN/inf)."""
+
+
+class ParserExit(Exception):
+    """argparse is done (help shown, or a usage error printed): leave with `status`."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse printing through the console and raising instead of calling sys.exit.
+
+    Its messages can hold what the user typed (a file name from a glob of a
+    colleague's folder, say), so they are escaped like everything else.
+    """
+
+    def __init__(self, *args: Any, console: Console, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.console = console
+        """Where the help, --version and usage errors are printed."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        # argparse calls this for --help and --version (standard output; None
+        # when it is closed) and usage (which `error` prints itself). The text
+        # is ours, so its line feeds are kept.
+        if message:
+            text = message.removesuffix("\n")
+            if file is not None and file is sys.stderr:
+                self.console.err(text, newlines=True)
+            else:
+                self.console.out(text, newlines=True)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            self.console.err(message.removesuffix("\n"))
+        raise ParserExit(status)
+
+    def error(self, message: str) -> NoReturn:
+        self.console.err(self.format_usage().rstrip("\n"), newlines=True)
+        self.console.err(f"{self.prog}: error: {printable(message)}")
+        raise ParserExit(USAGE_ERROR)
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def _threads(text: str) -> int:
+    """An argparse type: a BLAS thread count (bpdebug.threads)."""
+    from bpdebug.threads import parse
+
+    try:
+        return parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+THREADS_HELP = (
+    "threads numpy's BLAS may use (default 1, or $BPDEBUG_THREADS): the matrices "
+    "here are small, and more threads fight for the cores"
+)
+EXPORT_DIR_HELP = "where the debugger's `e` writes snapshots (default: exports/)"
+TOP_LEVEL_OPTIONS = ("--threads", "--export-dir")
+"""Options of `bpdebug` itself that take a value (they may come before SCENARIO or COMMAND)."""
+
+EPILOG = """bpdebug SCENARIO opens the debugger on a scenario file, a bundled scenario's
+name (`bpdebug xor`; `bpdebug scenarios` lists them) or a .json snapshot.
+Run `bpdebug COMMAND --help` for a command's options.
+
+examples:
+  bpdebug xor                                  open the debugger
+  bpdebug --threads 2 --export-dir out wide    two BLAS threads; `e` writes to out/
+  bpdebug run xor --steps 5000                 train headless, print the final cost
+  bpdebug check digits --step 10 --sample 20   gradient check, 20 parameters a layer
+
+environment:
+  BPDEBUG_THREADS=N          BLAS threads, as --threads (the option wins)
+  BPDEBUG_MAX_REPLAY_STEPS   how far a snapshot or `g` may replay (default 1,000,000)
+  BPDEBUG_MAX_*              the other limits on what a file may ask for (see the README)
+
+exit status: 0 ok, 1 a gradient check found a wrong layer, 2 bad input,
+3 NaN/inf stopped a run, 70 a bug in bpdebug, 74 standard output lost,
+130 interrupted (Ctrl-C)."""
+
+
+def _add_threads(parser: argparse.ArgumentParser, top: bool) -> None:
+    # A command takes it too (`bpdebug run xor --threads 2`), unlisted: it is
+    # an option of bpdebug's, and the commands' usage lines stay one line.
+    # There the default is SUPPRESS, so a value given before the command stays.
+    parser.add_argument(
+        "--threads",
+        type=_threads,
+        metavar="N",
+        default=None if top else argparse.SUPPRESS,
+        help=THREADS_HELP if top else argparse.SUPPRESS,
+    )
+
+
+def build_parser(console: Console) -> argparse.ArgumentParser:
+    """The parser of the subcommands (`bpdebug SCENARIO` is handled before it)."""
+    parser = Parser(
+        console=console,
+        prog="bpdebug",
+        description="A terminal step-through debugger for backpropagation.",
+        usage="bpdebug [-h] [--version] [--threads N] [--export-dir DIR] SCENARIO | COMMAND ...",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"bpdebug {__version__}")
+    _add_threads(parser, top=True)
+    parser.add_argument("--export-dir", metavar="DIR", default=None, help=EXPORT_DIR_HELP)
+    # Each subparser is a Parser too (argparse builds them with the parent's class).
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    run = sub.add_parser(
+        "run",
+        console=console,
+        prog="bpdebug run",
+        help="train headless and print the final cost",
+        description=(
+            "Train headless and print the final step and cost. Progress (rate, ETA) goes "
+            "to standard error. Ctrl-C stops after the update in progress and prints "
+            "where the run stopped (exit status 130); a second Ctrl-C stops at once."
+        ),
+    )
+    run.add_argument("scenario", metavar="SCENARIO")
+    run.add_argument(
+        "--steps",
+        type=_count(0),
+        default=None,
+        help=(
+            "updates to make; without --steps, train until a breakpoint is crossed or "
+            f"NaN/inf appears, at most {RUN_CAP:,} updates"
+        ),
+    )
+    run.add_argument(
+        "--ignore-breakpoints",
+        action="store_true",
+        help="do not stop at the scenario's [debug] breakpoints (NaN/inf still stops)",
+    )
+
+    export = sub.add_parser(
+        "export",
+        console=console,
+        prog="bpdebug export",
+        help="write the snapshot at a step (.json, .npz or .md)",
+    )
+    export.add_argument("scenario", metavar="SCENARIO")
+    export.add_argument("--step", type=_count(0), default=0, help="step N (default 0)")
+    export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+    check = sub.add_parser(
+        "check",
+        console=console,
+        prog="bpdebug check",
+        help="gradient check against finite differences",
+    )
+    check.add_argument("scenario", metavar="SCENARIO")
+    check.add_argument("--step", type=_count(0), default=0, help="step N (default 0)")
+    check.add_argument("--h", type=_positive_float, default=1e-5, help="finite-difference step")
+    check.add_argument(
+        "--sample",
+        type=_count(1),
+        default=None,
+        help="parameters per layer to check (default: all for small nets, 100 for big ones)",
+    )
+
+    validate = sub.add_parser(
+        "validate",
+        console=console,
+        prog="bpdebug validate",
+        help="check a scenario file and summarise it",
+    )
+    validate.add_argument("scenario", metavar="SCENARIO")
+
+    scenarios = sub.add_parser(
+        "scenarios", console=console, prog="bpdebug scenarios", help="list the bundled scenarios"
+    )
+    for command in (run, export, check, validate, scenarios):
+        _add_threads(command, top=False)
+    return parser
+
+
+def build_open_parser(console: Console) -> argparse.ArgumentParser:
+    """The parser of `bpdebug SCENARIO` (the debugger)."""
+    parser = Parser(
+        console=console,
+        prog="bpdebug",
+        description="Open the step-through debugger on a scenario or a snapshot.",
+    )
+    parser.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        help="a .toml scenario, a bundled scenario's name or a .json snapshot",
+    )
+    parser.add_argument("--export-dir", default="exports", metavar="DIR", help=EXPORT_DIR_HELP)
+    _add_threads(parser, top=True)
+    return parser
+
+
+def first_word(args: Sequence[str]) -> str | None:
+    """The first argument that is not an option of `bpdebug` itself: SCENARIO or COMMAND."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return args[i + 1] if i + 1 < len(args) else None
+        if arg in TOP_LEVEL_OPTIONS:
+            i += 2
+        elif arg.startswith("-"):
+            i += 1
+        else:
+            return arg
+    return None
