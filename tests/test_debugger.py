@@ -337,13 +337,13 @@ def test_continue_stops_at_a_breakpoint_and_says_why():
 
 
 def test_continue_can_be_interrupted():
-    """should_stop ends a run between updates; `paused` says so."""
+    """should_stop ends a run between updates; the caller says why (`paused` stays empty)."""
     d = xor_debugger()
     calls = []
     stop = d.continue_(should_stop=lambda: len(calls) >= 2 or bool(calls.append(1)))
     assert stop.reason == "interrupted"
     assert d.step == 3
-    assert d.paused == "paused"
+    assert d.paused == ""
 
 
 def test_continue_stops_on_nan_or_inf_and_selects_its_layer(tmp_path):
@@ -390,7 +390,7 @@ def test_edit_weight_branches_history_at_this_step():
     want[1, 0] = 0.75
     assert np.array_equal(d.params.W[1], want)
     assert d.timeline.branched_at == 3
-    assert d.next_weight() != 0.75
+    assert d.timeline.state_at(4).params.W[1][1, 0] != 0.75
     d.next()
     after_edit = np.array(d.params.W[1])
     d.goto(1)
@@ -403,12 +403,12 @@ def test_edit_weight_branches_history_at_this_step():
     assert not np.array_equal(after_edit, untouched.state.params.W[1])
 
 
-def test_next_weight_is_the_updated_weight():
-    """next_weight is w_jk after this step's update: w - lr * dW for plain SGD at lr 1."""
+def test_the_next_state_holds_the_updated_weight():
+    """w_jk after this step's update is w - lr * dW for plain SGD at lr 1."""
     d = xor_debugger()
     d.goto(2)
     w = d.params.W[2][0, 0]
-    assert d.next_weight() == w - 1.0 * d.trace.dW[2][0, 0]
+    assert d.timeline.state_at(3).params.W[2][0, 0] == w - 1.0 * d.trace.dW[2][0, 0]
 
 
 def test_reference_step_is_the_mark_or_the_step_before():

@@ -235,14 +235,19 @@ async def test_selected_cell_scrolls_into_view() -> None:
         assert view.window_region.contains_region(view.cell_region(100, 700))
 
 
-async def test_keyboard_scrolls_when_focused() -> None:
+async def test_it_never_takes_focus_and_keeps_the_selected_cell_in_view() -> None:
+    """The arrow keys belong to the screen (they select j and k): the view cannot be
+    focused, and showing a selected cell far down and right scrolls it into view."""
     app = MatrixApp()
     async with app.run_test(size=(80, 24)) as pilot:
         view = app.query_one(MatrixView)
-        view.show("W^(1)", np.ones((60, 30)))
         view.focus()
+        assert not view.has_focus and not view.can_focus
+        view.show("W^(1)", np.ones((60, 30)), selected=(50, 25))
         await pilot.pause()
-        await pilot.press("down", "down", "right")  # one line down twice, then right
-        await pilot.pause()
-        assert view.scroll_offset.y == 2
-        assert view.scroll_offset.x > 0
+        region = view.cell_region(50, 25)
+        x, y = view.scroll_offset
+        width, height = view.scrollable_content_region.size
+        assert x <= region.x and region.right <= x + width
+        assert y <= region.y and region.bottom <= y + height
+        assert x > 0 and y > 0

@@ -321,6 +321,7 @@ class SessionScreen(Screen[None]):
     def action_cancel(self) -> None:
         """esc: cancel the motion or check in progress (the step stays where it was)."""
         self._cancel_requested = True
+        self.workers.cancel_group(self, "motion")
         self.workers.cancel_group(self, "check")
 
     # -- training --------------------------------------------------------------
