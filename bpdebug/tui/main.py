@@ -156,17 +156,14 @@ class MainScreen(SessionScreen):
     def action_next_pane(self) -> None:
         """v: select the next matrix pane."""
         self.pane = PANES[(PANES.index(self.pane) + 1) % len(PANES)]
-        self.sync()
 
     def action_heatmap(self) -> None:
         """h: numbers or heatmap."""
         self.heatmap = not self.heatmap
-        self.sync()
 
     def action_diff(self) -> None:
         """d: show the change since the step before (or the marked step)."""
         self.diff = not self.diff
-        self.sync()
 
     def action_mark(self) -> None:
         """m: mark this step for `d`."""
@@ -177,7 +174,6 @@ class MainScreen(SessionScreen):
     def action_log_scale(self) -> None:
         """l: log scale for the cost plot."""
         self.log_scale = not self.log_scale
-        self.sync()
 
     def action_show_tab(self, tab: str) -> None:
         """1-4: switch tabs when the screen is narrow."""

@@ -71,6 +71,14 @@ class SessionScreen(Screen[None]):
     """Where the session stands; the panes redraw from it."""
     running: reactive[bool] = reactive(False, bindings=True, repaint=False)
     """Training runs in a worker (`c`)."""
+    pane: reactive[str] = reactive("dW", init=False, repaint=False)
+    """The selected matrix pane (what `y` copies)."""
+    heatmap: reactive[bool] = reactive(False, init=False, repaint=False)
+    """Matrices as half-block heatmaps instead of numbers."""
+    diff: reactive[bool] = reactive(False, init=False, repaint=False)
+    """Matrices show their change since the reference step."""
+    log_scale: reactive[bool] = reactive(False, init=False, repaint=False)
+    """The cost plot's y axis is log10 C."""
     busy: reactive[str] = reactive("", bindings=True, repaint=False)
     """The long motion or check in progress (empty: none); set when it starts and ends."""
 
@@ -79,11 +87,6 @@ class SessionScreen(Screen[None]):
         self.debugger = debugger
         """The one source of truth: timeline, phase, selection."""
         self.two_inputs = two_inputs
-        self.pane = "dW"
-        """The selected matrix pane (what `y` copies)."""
-        self.heatmap = False
-        self.diff = False
-        self.log_scale = False
         self._drawn: View | None = None
         self._stale: set[str] = set()
         self._available: tuple[bool, ...] = ()
@@ -188,6 +191,12 @@ class SessionScreen(Screen[None]):
                 busy=self.busy_text or self.busy,
                 size=(self.size.width, self.size.height),
             )
+
+    def _watch_toggle(self) -> None:
+        """A toggle changed: the view follows."""
+        self.sync()
+
+    watch_pane = watch_heatmap = watch_diff = watch_log_scale = _watch_toggle
 
     def redraw(self) -> None:
         """Draw every pane again (after a new layout)."""
