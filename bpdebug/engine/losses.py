@@ -178,6 +178,8 @@ class OutputLayer:
 
     activation: Activation
     loss: Loss
+    one_hot: bool = False
+    """Every target column is one-hot (0s and one 1), so sum_j y_j is exactly 1."""
 
     def cost(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         """C_0 per example, shape (m,), from z and a, both (n_L, m)."""
@@ -262,6 +264,8 @@ class SoftmaxCrossEntropy(OutputLayer):
     def delta(
         self, z: np.ndarray, a: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray | None, np.ndarray]:
+        if self.one_hot:
+            return None, a - y  # = a * 1.0 - y, bit for bit
         return None, a * y.sum(axis=0, keepdims=True) - y
 
     def exact_delta(self, z: np.ndarray, y: np.ndarray, dC_da: np.ndarray) -> np.ndarray:
@@ -279,6 +283,10 @@ FUSED_PAIRS: dict[tuple[str, str], type[OutputLayer]] = {
 """Output pairs that answer with their own forms, by (activation, loss) name."""
 
 
-def output_layer(activation: Activation, loss: Loss) -> OutputLayer:
-    """The pair g_L + loss: a fused one from `FUSED_PAIRS`, or the general chain rule."""
-    return FUSED_PAIRS.get((activation.name, loss.name), OutputLayer)(activation, loss)
+def output_layer(activation: Activation, loss: Loss, one_hot: bool = False) -> OutputLayer:
+    """The pair g_L + loss: a fused one from `FUSED_PAIRS`, or the general chain rule.
+
+    `one_hot` promises that every target column it will be given is one-hot.
+    """
+    pair = FUSED_PAIRS.get((activation.name, loss.name), OutputLayer)
+    return pair(activation, loss, one_hot)

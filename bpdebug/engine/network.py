@@ -180,6 +180,9 @@ class Network:
     """The math of one network shape: activations, loss and regularization.
 
     Holds no parameters; `trace(params, X, Y)` is a pure function of its inputs.
+    `one_hot` promises one-hot targets (a data set's property, known to its
+    trainer), which lets softmax + cross_entropy take delta^(L) = a - y
+    without the sum_j y_j it equals.
     """
 
     def __init__(
@@ -191,6 +194,7 @@ class Network:
         l1: float = 0.0,
         l2: float = 0.0,
         fused: bool = True,
+        one_hot: bool = False,
     ) -> None:
         self.layers = tuple(layers)
         """Units per layer, (n_0, ..., n_L)."""
@@ -204,7 +208,7 @@ class Network:
         self.l2 = float(l2)
         self.fused = fused
         """Use the shortcut delta^(L) of sigmoid+BCE and softmax+CE (same numbers)."""
-        self.output: OutputLayer = output_layer(self.activations[-1], self.loss)
+        self.output: OutputLayer = output_layer(self.activations[-1], self.loss, one_hot)
         """The output activation and the loss as a pair: a^(L), C_0, delta^(L)."""
         self._delta_pair = self.output if fused else OutputLayer(self.activations[-1], self.loss)
         self._no_reg = (EMPTY,) * (depth + 1)
