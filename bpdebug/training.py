@@ -30,7 +30,7 @@ from bpdebug.engine import (
     init_params,
     initial_state,
 )
-from bpdebug.engine.optimizers import apply_update_unguarded
+from bpdebug.engine.optimizers import optimizer_for
 from bpdebug.scenario.model import Scenario
 
 TINY = 16
@@ -91,8 +91,15 @@ class Trainer:
     def __init__(self, scenario: Scenario) -> None:
         self.scenario = scenario
         spec, training = scenario.network, scenario.training
+        targets = scenario.data.targets
         self.network = Network(
-            spec.layers, spec.activation, spec.output, spec.loss, training.l1, training.l2
+            spec.layers,
+            spec.activation,
+            spec.output,
+            spec.loss,
+            training.l1,
+            training.l2,
+            one_hot=one_hot(targets),
         )
         self.optimizer = OptimizerConfig(
             name=training.optimizer,
@@ -102,6 +109,7 @@ class Trainer:
             beta2=training.beta2,
             eps=training.eps,
         )
+        self._update = optimizer_for(self.optimizer).update
         data = scenario.data
         self.schedule = Schedule(data.size, training.batch_size, training.shuffle, scenario.seed)
         self._whole = self.schedule.batches_per_epoch == 1
@@ -163,10 +171,14 @@ class Trainer:
         grad_W = trace.dW
         if self._regularized:
             grad_W = tuple(trace.grad_W(l) if l else trace.dW[0] for l in range(len(grad_W)))
-        params, opt = apply_update_unguarded(
-            self.optimizer, state.params, grad_W, trace.db, state.opt
-        )
+        params, opt = self._update(state.params, grad_W, trace.db, state.opt)
         return TrainState(state.step + 1, params, opt)
+
+
+def one_hot(targets: np.ndarray) -> bool:
+    """Whether every column of `targets` (n_L, N) is 0s and one 1 (so it sums to exactly 1)."""
+    binary = bool(((targets == 0.0) | (targets == 1.0)).all())
+    return binary and bool((targets.sum(axis=0) == 1.0).all())
 
 
 def surely_finite(trace: Trace, after: Params) -> bool:

@@ -178,16 +178,29 @@ class OutputLayer:
 
     activation: Activation
     loss: Loss
+    one_hot: bool = False
+    """Every target column is one-hot (0s and one 1), so sum_j y_j is exactly 1."""
 
     def cost(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         """C_0 per example, shape (m,), from z and a, both (n_L, m)."""
         return self.loss.value(a, y)
 
-    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def activate(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(a^(L) = g_L(z), C_0 per example): (n_L, m) and (m,), the numbers of `cost`.
+
+        For callers that already silenced floating-point warnings.
+        """
+        a = self.activation.raw(z)
+        return a, self.cost(z, a, y)
+
+    def delta(
+        self, z: np.ndarray, a: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray]:
         """(dC_0/da^(L), delta^(L)), each (n_L, m), as the engine computes them (from a).
 
-        Callers silence floating-point warnings (a saturated a divides by 0
-        in dC_0/da).
+        A fused pair's delta^(L) skips dC_0/da, and gives None for it
+        (`loss.gradient(a, y)` is its value). Callers silence floating-point
+        warnings (a saturated a divides by 0 in dC_0/da).
         """
         dC_da = self.loss.gradient(a, y)
         return dC_da, self.activation.backprop(z, a, dC_da)
@@ -215,8 +228,10 @@ class SigmoidBinaryCrossEntropy(OutputLayer):
         out: np.ndarray = (y * np.logaddexp(0.0, -z) + (1.0 - y) * np.logaddexp(0.0, z)).sum(axis=0)
         return out
 
-    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.loss.gradient(a, y), a - y
+    def delta(
+        self, z: np.ndarray, a: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        return None, a - y
 
     def exact_delta(self, z: np.ndarray, y: np.ndarray, dC_da: np.ndarray) -> np.ndarray:
         return self.activation.residual(z, y)
@@ -234,13 +249,24 @@ class SoftmaxCrossEntropy(OutputLayer):
     """softmax + cross_entropy: C_0 = -sum_j y_j log-softmax(z)_j; delta = a sum_j y_j - y."""
 
     def cost(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        shifted = z - z.max(axis=0, keepdims=True)
-        log_a = shifted - np.log(np.exp(shifted).sum(axis=0, keepdims=True))
-        out: np.ndarray = -np.where(y != 0.0, y * log_a, 0.0).sum(axis=0)
-        return out
+        return self.activate(z, y)[1]
 
-    def delta(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.loss.gradient(a, y), a * y.sum(axis=0, keepdims=True) - y
+    def activate(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # a = e^shifted / total and log a = shifted - log(total) share e^shifted and
+        # its sum: the same numbers as Softmax and a log-softmax of their own.
+        shifted = z - z.max(axis=0, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=0, keepdims=True)
+        log_a = shifted - np.log(total)
+        out: np.ndarray = -np.where(y != 0.0, y * log_a, 0.0).sum(axis=0)
+        return e / total, out
+
+    def delta(
+        self, z: np.ndarray, a: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray]:
+        if self.one_hot:
+            return None, a - y  # = a * 1.0 - y, bit for bit
+        return None, a * y.sum(axis=0, keepdims=True) - y
 
     def exact_delta(self, z: np.ndarray, y: np.ndarray, dC_da: np.ndarray) -> np.ndarray:
         # a s - y = s (a - y) + y (s - 1), s = sum_j y_j: a - y when the targets sum to 1
@@ -257,37 +283,10 @@ FUSED_PAIRS: dict[tuple[str, str], type[OutputLayer]] = {
 """Output pairs that answer with their own forms, by (activation, loss) name."""
 
 
-def output_layer(activation: Activation, loss: Loss) -> OutputLayer:
-    """The pair g_L + loss: a fused one from `FUSED_PAIRS`, or the general chain rule."""
-    return FUSED_PAIRS.get((activation.name, loss.name), OutputLayer)(activation, loss)
+def output_layer(activation: Activation, loss: Loss, one_hot: bool = False) -> OutputLayer:
+    """The pair g_L + loss: a fused one from `FUSED_PAIRS`, or the general chain rule.
 
-
-def output_cost(
-    activation: Activation, loss: Loss, z: np.ndarray, a: np.ndarray, y: np.ndarray
-) -> np.ndarray:
-    """C_0 per example, shape (m,), from the output layer's z and a, both (n_L, m).
-
-    The fused pairs use log-sigmoid and log-softmax of z, which stay finite
-    where a has rounded to exactly 0 or 1.
+    `one_hot` promises that every target column it will be given is one-hot.
     """
-    return output_layer(activation, loss).cost(z, a, y)
-
-
-def output_delta(
-    activation: Activation,
-    loss: Loss,
-    z: np.ndarray,
-    a: np.ndarray,
-    y: np.ndarray,
-    fused: bool = True,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(dC_0/da^(L), delta^(L) = dC_0/dz^(L)), each (n_L, m).
-
-    With `fused`, the two pairs with a shortcut skip the division by a that
-    the chain rule takes: sigmoid + binary_cross_entropy gives a - y, and
-    softmax + cross_entropy gives a * sum_j y_j - y (a - y for one-hot y).
-    Either way the numbers are those of the general rule. Callers silence
-    floating-point warnings (a saturated a divides by 0 in dC_0/da).
-    """
-    pair = output_layer(activation, loss) if fused else OutputLayer(activation, loss)
-    return pair.delta(z, a, y)
+    pair = FUSED_PAIRS.get((activation.name, loss.name), OutputLayer)
+    return pair(activation, loss, one_hot)

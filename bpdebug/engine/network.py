@@ -8,12 +8,13 @@ weighted quantities holds an empty (0, 0) array that is never used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
 from bpdebug.engine.activations import Activation, get_activation
-from bpdebug.engine.losses import Loss, get_loss, output_cost, output_delta
+from bpdebug.engine.losses import Loss, OutputLayer, get_loss, output_layer
 
 EMPTY = np.empty((0, 0))
 EMPTY.setflags(write=False)
@@ -80,14 +81,32 @@ class Trace:
     dW: tuple[np.ndarray, ...]
     db: tuple[np.ndarray, ...]
     dW_reg: tuple[np.ndarray, ...]
-    dC_da: np.ndarray
-    """dC_0/da^(L) per example, (n_L, m): the first factor of the chain rule."""
     per_example_cost: np.ndarray
     """C_0 for each example, (m,)."""
     data_cost: float
     """C = mean of C_0 over the batch."""
     reg_cost: float
     """The regularization term l1 sum|W| + l2/2 sum W^2."""
+    loss: Loss = field(repr=False)
+    """The loss, from which `dC_da` is computed when the pass did not need it."""
+    computed_dC_da: np.ndarray | None = field(default=None, repr=False)
+    """dC_0/da^(L) if the pass computed it on the way to delta^(L), else None."""
+
+    @cached_property
+    def dC_da(self) -> np.ndarray:
+        """dC_0/da^(L) per example, (n_L, m): the first factor of the chain rule, read-only.
+
+        A fused output pair (softmax + cross_entropy, sigmoid +
+        binary_cross_entropy) trains on delta^(L) = a - y without it, so it
+        is computed on first use, from the same a and Y by the same
+        `Loss.gradient`: the same numbers as computed with the pass.
+        """
+        if self.computed_dC_da is not None:
+            return self.computed_dC_da
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = self.loss.gradient(self.a[-1], self.Y)
+        out.setflags(write=False)
+        return out
 
     @property
     def cost(self) -> float:
@@ -123,7 +142,8 @@ class Trace:
         for arrays in (self.z, self.a, self.delta, self.dW, self.db):
             for x in arrays[1:]:
                 x.setflags(write=False)
-        self.dC_da.setflags(write=False)
+        if self.computed_dC_da is not None:
+            self.computed_dC_da.setflags(write=False)
         self.per_example_cost.setflags(write=False)
 
     def all_finite(self) -> bool:
@@ -160,6 +180,9 @@ class Network:
     """The math of one network shape: activations, loss and regularization.
 
     Holds no parameters; `trace(params, X, Y)` is a pure function of its inputs.
+    `one_hot` promises one-hot targets (a data set's property, known to its
+    trainer), which lets softmax + cross_entropy take delta^(L) = a - y
+    without the sum_j y_j it equals.
     """
 
     def __init__(
@@ -171,6 +194,7 @@ class Network:
         l1: float = 0.0,
         l2: float = 0.0,
         fused: bool = True,
+        one_hot: bool = False,
     ) -> None:
         self.layers = tuple(layers)
         """Units per layer, (n_0, ..., n_L)."""
@@ -184,6 +208,9 @@ class Network:
         self.l2 = float(l2)
         self.fused = fused
         """Use the shortcut delta^(L) of sigmoid+BCE and softmax+CE (same numbers)."""
+        self.output: OutputLayer = output_layer(self.activations[-1], self.loss, one_hot)
+        """The output activation and the loss as a pair: a^(L), C_0, delta^(L)."""
+        self._delta_pair = self.output if fused else OutputLayer(self.activations[-1], self.loss)
         self._no_reg = (EMPTY,) * (depth + 1)
 
     @property
@@ -195,19 +222,26 @@ class Network:
         """(z, a) for every layer; X is a[0], shape (n_0, m)."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             z, a = self._forward(params, X)
+            a.append(self.activations[-1].raw(z[-1]))
         return tuple(z), tuple(a)
 
     def _forward(self, params: Params, X: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """`forward` for callers that already silenced floating-point warnings."""
+        """z of layers 0..L and a of layers 0..L-1, for callers inside np.errstate.
+
+        a^(L) is left to the caller: with the targets, the output pair
+        computes it together with the cost (`OutputLayer.activate`).
+        """
         z: list[np.ndarray] = [EMPTY]
         a: list[np.ndarray] = [X]
         W, b, g = params.W, params.b, self.activations
+        L = len(W) - 1
         a_prev = X
-        for l in range(1, len(W)):
+        for l in range(1, L + 1):
             z_l = W[l] @ a_prev + b[l][:, None]
-            a_prev = g[l].raw(z_l)
             z.append(z_l)
-            a.append(a_prev)
+            if l < L:
+                a_prev = g[l].raw(z_l)
+                a.append(a_prev)
         return z, a
 
     def regularization(self, params: Params) -> tuple[float, tuple[np.ndarray, ...]]:
@@ -224,9 +258,9 @@ class Network:
 
     def cost(self, params: Params, X: np.ndarray, Y: np.ndarray) -> float:
         """The batch cost C (data term plus regularization), forward pass only."""
-        z, a = self.forward(params, X)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            per_example = output_cost(self.activations[-1], self.loss, z[-1], a[-1], Y)
+            z, _ = self._forward(params, X)
+            _, per_example = self.output.activate(z[-1], Y)
             return float(per_example.mean()) + self.regularization(params)[0]
 
     def trace(self, params: Params, X: np.ndarray, Y: np.ndarray) -> Trace:
@@ -258,8 +292,9 @@ class Network:
         dW: list[np.ndarray] = [EMPTY] * (L + 1)
         db: list[np.ndarray] = [EMPTY] * (L + 1)
         z, a = self._forward(params, X)
-        per_example = output_cost(g[L], self.loss, z[L], a[L], Y)
-        dC_da, delta[L] = output_delta(g[L], self.loss, z[L], a[L], Y, fused=self.fused)
+        a_L, per_example = self.output.activate(z[L], Y)
+        a.append(a_L)
+        dC_da, delta[L] = self._delta_pair.delta(z[L], a_L, Y)
         reduce = np.add.reduce
         for l in range(L, 0, -1):
             if l < L:
@@ -276,10 +311,11 @@ class Network:
             dW=tuple(dW),
             db=tuple(db),
             dW_reg=dW_reg,
-            dC_da=dC_da,
             per_example_cost=per_example,
             data_cost=data_cost,
             reg_cost=reg_cost,
+            loss=self.loss,
+            computed_dC_da=dC_da,
         )
         if frozen:
             trace.freeze()

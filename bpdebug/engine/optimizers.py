@@ -40,7 +40,10 @@ class OptState:
 
     def get(self, name: str) -> Arrays:
         """The per-layer arrays of slot `name`."""
-        return dict(self.slots)[name]
+        for slot, arrays in self.slots:  # two or four slots: a scan beats building a dict
+            if slot == name:
+                return arrays
+        raise KeyError(name)
 
     def nbytes(self) -> int:
         """Memory held by the slots."""
@@ -162,13 +165,20 @@ class Momentum:
         self, params: Params, grad_W: Arrays, grad_b: Arrays, state: OptState
     ) -> tuple[Params, OptState]:
         lr, mu = self.learning_rate, self.momentum
-        vW = tuple(frozen(mu * v + g) for v, g in zip(state.get("vW")[1:], grad_W[1:], strict=True))
-        vb = tuple(frozen(mu * v + g) for v, g in zip(state.get("vb")[1:], grad_b[1:], strict=True))
-        layers = range(1, params.depth + 1)
-        Ws = tuple(frozen(params.W[l] - lr * vW[l - 1]) for l in layers)
-        bs = tuple(frozen(params.b[l] - lr * vb[l - 1]) for l in layers)
-        new_state = OptState(state.t + 1, (("vW", (EMPTY, *vW)), ("vb", (EMPTY, *vb))))
-        return Params((EMPTY, *Ws), (EMPTY, *bs)), new_state
+        vW_prev, vb_prev = state.get("vW"), state.get("vb")
+        vW: list[np.ndarray] = [EMPTY]
+        vb: list[np.ndarray] = [EMPTY]
+        W: list[np.ndarray] = [EMPTY]
+        b: list[np.ndarray] = [EMPTY]
+        for l in range(1, params.depth + 1):
+            v_W = frozen(mu * vW_prev[l] + grad_W[l])
+            v_b = frozen(mu * vb_prev[l] + grad_b[l])
+            vW.append(v_W)
+            vb.append(v_b)
+            W.append(frozen(params.W[l] - lr * v_W))
+            b.append(frozen(params.b[l] - lr * v_b))
+        new_state = OptState(state.t + 1, (("vW", tuple(vW)), ("vb", tuple(vb))))
+        return Params(tuple(W), tuple(b)), new_state
 
     def explain(
         self, w: float, g: float, state: OptState, l: int, j: int, k: int
