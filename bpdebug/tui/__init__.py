@@ -10,10 +10,12 @@ if TYPE_CHECKING:
 
 
 def build_app(arg: str, export_dir: Path = Path("exports")) -> BpdebugApp:
-    """The app for a scenario file, a bundled scenario's name or a snapshot (.json).
+    """The app for a scenario file, a bundled scenario's name or a snapshot (.json, .npz).
 
     One factory serves the command line and the tests. Raises InputError
-    for a bad file (before anything is drawn).
+    for a bad file (before anything is drawn). A snapshot's file is read
+    and checked here; its replay to its step and edits runs once the screen
+    is up, in a worker that esc can cancel (`Reopening.motion`).
     """
     from bpdebug.debugger import Debugger
     from bpdebug.snapshot.reopen import open_timeline
