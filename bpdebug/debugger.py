@@ -288,7 +288,10 @@ class Debugger:
 
         False (no branch) when the weight already has that value.
         """
-        return self.timeline.edit_weight(self.layer, self.j, self.k, value)
+        changed = self.timeline.edit_weight(self.layer, self.j, self.k, value)
+        if changed:
+            self.paused = ""  # why the run stopped was said of the state before the edit
+        return changed
 
     def reference_step(self) -> int | None:
         """The step `d` compares with: the mark, or the step before; None at step 0."""

@@ -421,3 +421,15 @@ def test_reference_step_is_the_mark_or_the_step_before():
     assert d.reference_step() == 1
     d.goto(1)
     assert d.reference_step() == 0
+
+
+def test_an_edit_clears_why_the_run_stopped():
+    """After a stop, `paused` names the breakpoint; an edit changes the state it spoke of."""
+    d = xor_debugger()
+    d.breakpoints.append(Breakpoint("step", 3.0))
+    d.continue_(max_steps=10)
+    assert d.paused == "breakpoint step 3"
+    assert not d.edit_weight(float(d.params.W[d.layer][d.j, d.k]))  # the same value
+    assert d.paused == "breakpoint step 3"
+    assert d.edit_weight(0.75)
+    assert d.paused == ""
