@@ -220,7 +220,7 @@ async def test_reopening_an_edited_snapshot_restores_its_history(tmp_path):
         np.testing.assert_array_equal(d.params.W[1], timeline.state.params.W[1])
         np.testing.assert_array_equal(d.params.W[2], timeline.state.params.W[2])
         assert "edited at step 3, 6" in status(app)
-        assert any("2 edit(s) at step 3, 6" in text for text, _ in notes)
+        assert (f"reopened {path} at step 9 with its 2 edits at steps 3, 6", "information") in notes
         d.goto(2)  # before the first edit: the scenario's own history
         np.testing.assert_array_equal(d.params.W[1], own.state_at(2).params.W[1])
         d.goto(4)  # between them: the first edit only

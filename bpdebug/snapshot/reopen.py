@@ -56,7 +56,9 @@ class Reopening:
         done = f"reopened {self.path} at step {self.step}"
         if self.edits:
             steps = sorted({e.step for e in self.edits})
-            done += f" with its {len(self.edits)} edit(s) at step {', '.join(map(str, steps))}"
+            count = "its edit" if len(self.edits) == 1 else f"its {len(self.edits)} edits"
+            where = "step" if len(steps) == 1 else "steps"
+            done += f" with {count} at {where} {', '.join(map(str, steps))}"
         if same:
             return done
         timeline.graft(self.params)
