@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 
 import numpy as np
 from textual.widgets import Footer, Input
@@ -126,11 +127,11 @@ async def test_looking_around_while_c_trains(tmp_path):
         await pilot.press("b")  # the breakpoints dialog, over the run
         # Typed keys reach a dialog at once, but Pilot waits for an idle app before
         # each press, which a running worker keeps busy: fill the input in one go.
-        target = d.step + 60_000
+        target = d.step + 150_000  # far enough that the two presses below never pass it
         app.screen.query_one("#bp-input", Input).value = f"step {target}"
         await pilot.press("enter", "escape")  # add it, close
         assert d.step < target and app.main.running
-        await wait_stopped(pilot, app, timeout=60)
+        await wait_stopped(pilot, app, timeout=180)
         assert d.step == target
         assert f"breakpoint step {target}" in status(app)
 
@@ -247,17 +248,34 @@ async def test_the_adam_update_adds_up_to_the_next_value_shown(tmp_path):
         assert f"{float(d.params.W[d.layer][d.j, d.k]):.{decimals}f}" == result
 
 
-async def test_esc_cancels_a_gradient_check(tmp_path):
-    """k on wide checks 100 parameters per layer with a progress line; esc stops it."""
-    app = build_app(str(SCENARIOS / "wide.toml"), export_dir=tmp_path)
+async def test_esc_cancels_a_gradient_check(tmp_path, monkeypatch):
+    """k checks with a progress line; esc stops it. The check is held after each parameter
+    until the test has pressed esc, so that no machine is fast enough to finish first."""
+    import bpdebug.engine
+
+    release = threading.Event()
+    original = bpdebug.engine.check_gradients
+
+    def held(*args, go_on, **kwargs):
+        def gated(done: int, total: int) -> bool:
+            keep = go_on(done, total)
+            release.wait(10)
+            return keep
+
+        return original(*args, go_on=gated, **kwargs)
+
+    monkeypatch.setattr(bpdebug.engine, "check_gradients", held)
+    app = xor_app(tmp_path)
     notes = record_notifications(app)
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("k")  # gradient check
         await wait_until(pilot, lambda: "parameters" in status(app))
-        assert "checking gradients:" in status(app) and "esc cancels" in status(app)
+        assert "checking gradients: 1 / 9 parameters" in status(app)
+        assert "esc cancels" in status(app)
         await pilot.press("escape")
+        release.set()
         await wait_until(pilot, lambda: not app.main.busy)
-        assert any(text.startswith("gradient check cancelled after") for text, _ in notes)
+        assert ("gradient check cancelled after 2 of 9", "information") in notes
         assert "checking" not in status(app)
 
 
