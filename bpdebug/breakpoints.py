@@ -76,11 +76,6 @@ def holding(
             return frozenset({()}) if state.step == int(bp.value) else frozenset()
 
 
-def holds(bp: Breakpoint, state: TrainState, trace: Trace, relu_layers: frozenset[int]) -> bool:
-    """Whether `bp`'s condition holds at `state` at all."""
-    return bool(holding(bp, state, trace, relu_layers))
-
-
 def describe(bp: Breakpoint, members: frozenset[Member], state: TrainState, trace: Trace) -> str:
     """What fired, with its numbers: ``cost < 0.05: C = 0.04987``."""
     match bp.kind:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import time
 from typing import TextIO
@@ -184,7 +185,7 @@ class Progress:
             parts.append(f"cost {cost:.6g}")
         parts.append(f"{rate:,.0f} updates/s")
         if self.total is not None and done < self.total and rate > 0:
-            parts.append(f"ETA {_duration((self.total - done) / rate)}")
+            parts.append(f"ETA {clock((self.total - done) / rate)}")
         return bar + "  ".join(parts)
 
     def close(self) -> None:
@@ -193,8 +194,10 @@ class Progress:
             self.console.err("")
 
 
-def _duration(seconds: float) -> str:
-    """``0:07``, ``12:30``, ``3:02:00``."""
+def clock(seconds: float) -> str:
+    """``0:07``, ``12:30``, ``3:02:00``; ``?`` for a time that is not finite."""
+    if not math.isfinite(seconds):
+        return "?"
     whole = int(seconds + 0.5)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)

@@ -246,22 +246,27 @@ class Timeline:
         saved = sorted({**self._checkpoints, **self._pinned})
         starts = [s for s in saved if s < end]
         done = 0
-        later: tuple[TrainState, Trace, tuple[frozenset[tuple[int, ...]], ...]] | None = None
+        Seen = tuple[TrainState, tuple[frozenset[tuple[int, ...]], ...]]
+        later: Seen | None = None
         for start in reversed(starts):
             state = self._pinned.get(start) or self._checkpoints[start]
-            seen: list[tuple[TrainState, Trace, tuple[frozenset[tuple[int, ...]], ...]]] = []
+            # What holds at each state, not its pass: a segment can be thousands
+            # of states long; the pass of a crossing is computed again to name it.
+            seen: list[Seen] = []
             while state.step < end:
                 trace = self._compute_trace(state)
-                seen.append((state, trace, watch.status(state, trace)))
+                seen.append((state, watch.status(state, trace)))
                 state = self._next(state, trace)
                 done += 1
                 yield done, self.step
             if later is not None:
                 seen.append(later)
-            for (_, _, before), (state, trace, now) in reversed(list(itertools.pairwise(seen))):
-                hit = watch.first_crossing(before, now, state, trace)
-                if hit is not None:
-                    return Stop.hit(hit)
+            for (_, before), (state, now) in reversed(list(itertools.pairwise(seen))):
+                if any(n - b for n, b in zip(now, before, strict=True)):
+                    trace = self._compute_trace(state)
+                    hit = watch.first_crossing(before, now, state, trace)
+                    if hit is not None:
+                        return Stop.hit(hit)
             later = seen[0]
             end = start
         return None

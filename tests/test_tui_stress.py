@@ -23,7 +23,6 @@ import random
 import re
 import time
 import tracemalloc
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +45,7 @@ from tui_helpers import (
 
 from bpdebug.scenario import load_scenario
 from bpdebug.scenario.model import Breakpoint
-from bpdebug.timeline import Timeline
+from bpdebug.timeline import Edit, Timeline
 from bpdebug.tui.app import MIN_SIZE, NARROW_HEIGHT, NARROW_WIDTH, BpdebugApp
 from bpdebug.tui.dialogs import PromptScreen
 from bpdebug.tui.widgets.costplot import CostPlot
@@ -307,17 +306,6 @@ FUZZ_WEIGHTS = {
     "right": 1,
 }
 """How often each key is drawn (tab, down and right pick the weight `w` edits)."""
-
-
-@dataclass(frozen=True)
-class Edit:
-    """One `w` edit: at `step`, W[layer][j, k] was set to `value`."""
-
-    step: int
-    layer: int
-    j: int
-    k: int
-    value: float
 
 
 def straight_replay(path: Path, edits: list[Edit], step: int) -> tuple[Timeline, np.ndarray]:

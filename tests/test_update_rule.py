@@ -9,11 +9,8 @@ precision) are parsed back and evaluated to the same bits.
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -196,24 +193,3 @@ def test_notation_writes_symbols_and_numbers() -> None:
     assert evaluate(back_to_python(shown), {}) == 0.5 * -0.25 / (2.0 + 1e-8)
     assert notation("beta1 * m + (1 - beta1) * g") == "β1·m + (1 − β1)·g"
     assert notation("m / (1 - beta1 ** t)", {"m": 1.0, "beta1": 0.9, "t": 3}) == "1.0/(1 − 0.9^3)"
-
-
-def test_the_update_rule_module_imports_no_ui() -> None:
-    """bpdebug.update_rule is headless: a script can explain an update without Textual or Rich."""
-    code = (
-        "import importlib, json, sys\n"
-        "importlib.import_module('bpdebug.update_rule')\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    loaded = set(json.loads(result.stdout.strip().splitlines()[-1]))
-    assert "bpdebug" in loaded
-    assert not loaded & {"textual", "rich", "plotext"}

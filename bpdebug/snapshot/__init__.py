@@ -38,7 +38,6 @@ from bpdebug.snapshot.build import (
     Snapshot,
     snapshot,
     snapshot_arrays,
-    take,
 )
 from bpdebug.snapshot.read import load_snapshot
 from bpdebug.snapshot.write import ExportError, export, flatten, to_json, to_markdown
@@ -56,7 +55,6 @@ __all__ = [
     "load_snapshot",
     "snapshot",
     "snapshot_arrays",
-    "take",
     "to_json",
     "to_markdown",
 ]

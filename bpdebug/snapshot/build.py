@@ -213,11 +213,6 @@ def snapshot_arrays(timeline: Timeline) -> dict[str, Any]:
     return snap
 
 
-def take(timeline: Timeline) -> Snapshot:
-    """The typed snapshot of the timeline's current step."""
-    return Snapshot.from_dict(snapshot_arrays(timeline))
-
-
 def snapshot(timeline: Timeline) -> dict[str, Any]:
     """The contract's JSON object for the timeline's current step (plain lists and floats)."""
     plain_snapshot: dict[str, Any] = plain(snapshot_arrays(timeline))

@@ -23,7 +23,6 @@ import math
 
 from rich.text import Text
 
-from bpdebug.chainrule import ChainRule, chain_rule_at
 from bpdebug.debugger import Debugger
 from bpdebug.tui.render import fmt, sup
 from bpdebug.update_rule import Equation, UpdateRule, notation, rule_summary, update_rule_at
@@ -32,9 +31,7 @@ __all__ = [
     "LOSS_GRADIENT",
     "PRIME",
     "chain_text",
-    "fmt_change",
     "rule_summary",
-    "selected_chain_rule",
     "update_text",
 ]
 
@@ -64,15 +61,6 @@ HYPER_PARAMETERS = frozenset({"lr", "mu", "beta1", "beta2", "eps", "l1", "l2"})
 
 NOISE = 1e-9
 """Relative difference between the engine's delta and the one from z that is more than rounding."""
-
-
-def selected_chain_rule(debugger: Debugger) -> ChainRule:
-    """The chain rule of the selected weight and example (example 0 for the whole batch)."""
-    net = debugger.timeline.trainer.network
-    i = debugger.example or 0
-    return chain_rule_at(
-        net, debugger.params, debugger.trace, debugger.layer, debugger.j, debugger.k, i
-    )
 
 
 def factor(x: float) -> str:
@@ -107,7 +95,7 @@ def chain_text(debugger: Debugger) -> Text:
             f"needs delta{sup(l)}: step into the backward pass (s) to layer {l}", style="dim"
         )
         return text
-    rule = selected_chain_rule(debugger)
+    rule = debugger.chain_rule()
     net = debugger.timeline.scenario.network
     activation = net.activation_of(l)
     m = debugger.trace.batch_size
@@ -155,23 +143,6 @@ def chain_text(debugger: Debugger) -> Text:
         text.append("\n\n")
         text.append_text(update_text(debugger))
     return text
-
-
-def fmt_change(before: float, after: float) -> tuple[str, str]:
-    """`before` and `after` with the fewest digits (at least fmt's, at most 17) that differ.
-
-    Equal numbers, or numbers that `fmt` already tells apart, are written by `fmt`.
-    """
-    short = fmt(before), fmt(after)
-    if short[0] != short[1] or before == after:
-        return short
-    if not (math.isfinite(before) and math.isfinite(after)):
-        return short
-    for digits in range(5, 18):
-        pair = f"{before:.{digits}g}", f"{after:.{digits}g}"
-        if pair[0] != pair[1]:
-            return pair
-    return repr(before), repr(after)  # pragma: no cover - 17 digits tell floats apart
 
 
 def adding_up(equation: Equation) -> dict[str, str]:

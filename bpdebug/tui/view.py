@@ -8,13 +8,13 @@ panes that read a field that changed (each pane names its fields in
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 from typing import Any
 
 from textual.screen import Screen
 from textual.widgets import Static
 
+from bpdebug.console import clock
 from bpdebug.debugger import Debugger
 from bpdebug.tui.equations import chain_text
 from bpdebug.tui.literal import literal
@@ -163,13 +163,5 @@ def progress_text(label: str, done: int, total: int, seconds: float, unit: str =
     text = f"{label} {done:,} / {total:,} {unit}"
     if rate > 0 and done:
         left = (total - done) / rate
-        text += f" · {rate:,.0f}/s · {_clock(left)} left"
+        text += f" · {rate:,.0f}/s · {clock(left)} left"
     return text + " · esc cancels"
-
-
-def _clock(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    minutes, secs = divmod(int(seconds + 0.5), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
