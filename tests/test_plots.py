@@ -20,7 +20,20 @@ from bpdebug.tui.widgets.boundary import (
     boundary_grid,
     data_extent,
 )
-from bpdebug.tui.widgets.costplot import CostPlot, downsample, step_ticks
+from bpdebug.tui.widgets.costplot import (
+    CURRENT_MARK,
+    EDIT_LINE,
+    EDIT_MARK,
+    HIT_MARK,
+    CostPlot,
+    downsample,
+    log_ticks,
+    nice_ticks,
+    noisy,
+    smooth,
+    smoothing_window,
+    step_ticks,
+)
 
 SIZE = (80, 24)
 
@@ -92,7 +105,11 @@ async def test_log_mode_plots_log10() -> None:
         await pilot.pause()
         np.testing.assert_array_equal(plot.drawn_x, [0, 1, 2, 5])
         np.testing.assert_allclose(plot.drawn_y, [1.0, 0.0, -1.0, -2.0])
-        assert "log10 C" in plain(plot)
+        assert "cost C (log scale)" in plain(plot)
+        # Ticks sit at log10 C but are labelled with the costs themselves.
+        values, labels = plot.drawn_ticks
+        assert labels == ["0.01", "0.1", "1", "10"]
+        np.testing.assert_allclose(values, [-2, -1, 0, 1])
         plot.show(costs, 5)
         np.testing.assert_allclose(plot.drawn_y, costs)
 
@@ -189,6 +206,230 @@ def test_step_ticks_are_round() -> None:
     assert step_ticks(999_999, 6) == [0, 200_000, 400_000, 600_000, 800_000]
     assert step_ticks(9, 6) == [0, 2, 4, 6, 8]
     assert step_ticks(37, 2) == [0, 37]
+
+
+def significant(label: str) -> int:
+    """Significant digits of a tick label: 0.0250 -> 3, 1500 -> 2, 2.5e-5 -> 2."""
+    mantissa = label.lstrip("-").split("e")[0]
+    digits = mantissa.replace(".", "").lstrip("0")
+    return len(digits if "." in mantissa else digits.rstrip("0")) or 1
+
+
+def y_labels(plot: CostPlot) -> list[str]:
+    """The y tick labels as the terminal shows them (text left of each "┤")."""
+    return [line.split("┤")[0].strip() for line in plain(plot).splitlines() if "┤" in line]
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi"),
+    [
+        (0.2501, 0.25057237912),  # two nearly equal costs
+        (0.0149, 0.33),
+        (0.999, 1.0005),
+        (0.10012, 0.10019),  # a span below the 4th digit: the band widens
+        (1.0, 1e15),
+        (-0.5, 3e-5),
+        (1e-6, 5e-5),
+        (123_456.0, 123_789.0),
+        (0.5, 0.5),
+        (0.0, 0.0),
+    ],
+)
+def test_nice_ticks_are_round_short_and_distinct(lo: float, hi: float) -> None:
+    """At most 4 significant digits, all different, 1, 2, 2.5 or 5 x 10^k apart, inside the range."""
+    for count in (2, 3, 5, 6):
+        values, labels, (bottom, top) = nice_ticks(lo, hi, count)
+        assert len(labels) >= 2
+        assert len(set(labels)) == len(labels)
+        assert all(significant(label) <= 4 for label in labels), labels
+        assert bottom <= lo and top >= hi
+        assert bottom - 1e-12 <= values.min() and values.max() <= top + 1e-12
+        step = float(np.diff(values)[0])
+        np.testing.assert_allclose(np.diff(values), step)
+        mantissa = step / 10 ** np.floor(np.log10(step))
+        assert min(abs(mantissa - m) for m in (1, 2, 2.5, 5, 10)) < 1e-6
+        for label, value in zip(labels, values, strict=True):
+            assert float(label) == pytest.approx(value, rel=1e-3, abs=1e-300)
+
+
+def test_log_ticks_are_labelled_in_costs() -> None:
+    """On a log10 axis the labels are costs: decades, then 1-2-5, then round costs."""
+    values, labels, _ = log_ticks(-3.2, 0.4, 5)
+    assert labels == ["0.001", "0.01", "0.1", "1"]
+    np.testing.assert_allclose(values, [-3, -2, -1, 0])
+    assert log_ticks(-20, 15, 5)[1] == ["1e-20", "1e-10", "1", "1e10"]
+    assert log_ticks(-1.3, -0.2, 5)[1] == ["0.1", "0.2", "0.5"]
+    values, labels, (bottom, top) = log_ticks(-0.5, -0.35, 5)  # C from 0.32 to 0.45
+    assert bottom <= -0.5 and top >= -0.35
+    np.testing.assert_allclose(values, np.log10([float(label) for label in labels]))
+    assert all(significant(label) <= 4 for label in labels)
+
+
+async def test_plot_labels_are_short_in_linear_and_log() -> None:
+    """The drawn y labels: two close costs get 4-digit labels, not 10; log mode shows costs."""
+    plot = CostPlot()
+    async with Holder(plot).run_test(size=(60, 14)) as pilot:
+        plot.show(np.array([0.25057237912, 0.2501]), 1)
+        await pilot.pause()
+        labels = y_labels(plot)
+        assert len(labels) >= 2 and len(set(labels)) == len(labels)
+        assert all(significant(label) <= 4 for label in labels), labels
+        assert plot.drawn_ticks[1] == labels[::-1]  # the terminal lists them top down
+
+        costs = np.geomspace(5.0, 0.002, 300)
+        plot.show(costs, 10, log=True)
+        await pilot.pause()
+        labels = y_labels(plot)
+        assert set(labels) <= {"0.001", "0.01", "0.1", "1", "10"}, labels
+        assert len(labels) >= 3
+
+
+def test_smoothing_reduces_noise_and_follows_a_clean_curve() -> None:
+    """The moving average is closer to the true curve than the noisy costs, and exact on a line."""
+    rng = np.random.default_rng(2)
+    n = 2_000
+    steps = np.arange(n)
+    truth = 0.25 * np.exp(-steps / 500) + 0.01
+    noisy_costs = truth + 0.05 * (rng.random(n) - 0.5)
+    x, y = smooth(noisy_costs, smoothing_window(n))
+    assert 100 <= x.size <= n
+    assert np.all(np.diff(x) > 0)
+    raw_error = np.std(noisy_costs - truth)
+    smooth_error = np.std(y - np.interp(x, steps, truth))
+    assert smooth_error < raw_error / 4
+    assert np.var(np.diff(y)) < np.var(np.diff(noisy_costs)) / 100
+
+    line = 1.0 - steps / n  # a clean curve: the average of a line is the line
+    x, y = smooth(line, smoothing_window(n))
+    middle = (x > 100) & (x < n - 100)
+    np.testing.assert_allclose(y[middle], np.interp(x[middle], steps, line), atol=1e-3)
+
+
+def test_smoothing_skips_non_finite_costs() -> None:
+    """NaN and inf are left out of each mean; a stretch with no finite cost has no point."""
+    costs = np.linspace(1.0, 0.5, 400)
+    costs[100:110] = np.nan
+    costs[200] = np.inf
+    costs[300:] = np.nan
+    x, y = smooth(costs, 16)
+    assert np.isfinite(y).all()
+    assert x.max() < 300
+    assert y.min() >= 0.5 and y.max() <= 1.0
+
+
+def test_smoothing_a_million_steps_is_fast() -> None:
+    """One vectorised pass: a million steps in a few ms (the bound is generous for CI)."""
+    costs = np.random.default_rng(3).random(1_000_000)
+    smooth(costs, smoothing_window(costs.size))  # warm up
+    start = time.perf_counter()
+    x, y = smooth(costs, smoothing_window(costs.size))
+    assert time.perf_counter() - start < 0.05
+    assert x.size < 1_000
+    assert np.abs(y - 0.5).max() < 0.02
+
+
+def test_noisy_tells_minibatches_from_a_learning_curve() -> None:
+    """A zigzag is noisy; a smooth decay, with rounding jitter on its plateau, is not."""
+    rng = np.random.default_rng(4)
+    t = np.arange(200)
+    assert noisy(np.exp(-t / 30) + 0.05 * rng.random(200))
+    assert noisy(np.exp(-t / 30) * (1 + 0.5 * (-1) ** t))  # full batch oscillating
+    plateau = np.exp(-t / 10) + 1e-9 * rng.random(200)
+    assert not noisy(plateau)
+    assert not noisy(np.exp(-t / 30))
+    assert not noisy(np.array([0.3, 0.2]))
+
+
+async def test_noisy_history_gets_faint_points_and_a_smoothed_line() -> None:
+    """Minibatch-like costs: raw points first (faint dots), the moving average drawn on top."""
+    rng = np.random.default_rng(5)
+    n = 2_000
+    costs = 0.25 * np.exp(-np.arange(n) / 500) + 0.01 + 0.08 * rng.random(n)
+    plot = CostPlot()
+    async with Holder(plot).run_test(size=SIZE) as pilot:
+        plot.show(costs, 1500)
+        await pilot.pause()
+        sx, sy = plot.drawn_smooth
+        assert sx.size > 0
+        data = monitor(plot)
+        np.testing.assert_allclose(data.y[0], plot.drawn_y)  # the raw points
+        np.testing.assert_allclose(data.y[1], sy)  # the smoothed curve
+        assert np.var(np.diff(sy)) < np.var(np.diff(plot.drawn_y)) / 10
+        assert f"mean of {smoothing_window(n)} steps" in plain(plot)  # the legend
+
+        clean = 0.7 * np.exp(-np.arange(n) / 150) + 0.02  # full batch: just the curve
+        plot.show(clean, 1500)
+        await pilot.pause()
+        assert plot.drawn_smooth[0].size == 0
+        assert plot.legend is None
+        assert "mean of" not in plain(plot)
+
+
+async def test_noisy_history_ending_in_nan_still_says_so() -> None:
+    """A blow-up stays visible under smoothing: the title names the last cost; the line is finite."""
+    rng = np.random.default_rng(6)
+    costs = 0.3 + 0.1 * rng.random(500)
+    costs[400:490] = np.geomspace(1.0, 1e30, 90)
+    costs[490:] = np.nan
+    plot = CostPlot()
+    async with Holder(plot).run_test(size=SIZE) as pilot:
+        plot.show(costs, 450)
+        await pilot.pause()
+        assert "cost C (clipped, last NaN)" in plain(plot)
+        assert plot.drawn_y.max() == pytest.approx(1e15)  # clipped at LINEAR_LIMIT, as before
+        # On a log scale the noise before the blow-up shows, so it is smoothed;
+        # the mean stops with the last finite cost and climbs with it.
+        plot.show(costs, 450, log=True)
+        await pilot.pause()
+        assert "cost C (log scale, last NaN)" in plain(plot)
+        sx, sy = plot.drawn_smooth
+        assert sx.size and np.isfinite(sy).all()
+        assert sx.max() < 490
+        assert sy.max() > 20  # log10 C: the blow-up is on the curve, not averaged away
+
+
+async def test_hits_and_edits_are_marked_and_named() -> None:
+    """Hits get ▲ at their cost, edits ┊ and ◆; the legend names only the marks that are shown."""
+    costs = np.linspace(1.0, 0.1, 100)
+    plot = CostPlot()
+    async with Holder(plot).run_test(size=SIZE) as pilot:
+        plot.show(costs, 80, hits=[50], edits=[20])
+        await pilot.pause()
+        text = plain(plot)
+        for glyph in (CURRENT_MARK, HIT_MARK, EDIT_MARK, EDIT_LINE):
+            assert glyph in text
+        assert "breakpoint" in text and "edit" in text and "now" in text
+        data = monitor(plot)
+        hit = next(i for i, m in enumerate(data.marker) if m == [HIT_MARK])
+        assert list(data.x[hit]) == [50]
+        assert list(data.y[hit]) == pytest.approx([costs[50]])
+        edit = next(i for i, m in enumerate(data.marker) if m == [EDIT_MARK])
+        assert list(data.x[edit]) == [20]
+
+        plot.show(costs, 80, hits=[50])
+        await pilot.pause()
+        text = plain(plot)
+        assert HIT_MARK in text and "breakpoint" in text
+        assert EDIT_MARK not in text and "edit" not in text
+
+        plot.show(costs, 80)
+        await pilot.pause()
+        assert plot.legend is None
+        assert HIT_MARK not in plain(plot)
+
+
+async def test_a_hit_on_a_non_finite_cost_sits_at_the_top() -> None:
+    """A NaN breakpoint has no cost to sit on: its ▲ goes to the top of the plot."""
+    costs = np.array([1.0, 0.8, 0.6, np.nan])
+    plot = CostPlot()
+    async with Holder(plot).run_test(size=SIZE) as pilot:
+        plot.show(costs, 3, hits=[3, 99])  # 99 is past the history: not drawn
+        await pilot.pause()
+        data = monitor(plot)
+        hit = next(i for i, m in enumerate(data.marker) if m == [HIT_MARK])
+        assert list(data.x[hit]) == [3]
+        top = max(plot.drawn_ticks[0])
+        assert data.y[hit][0] >= top
 
 
 # -- decision boundary ---------------------------------------------------------
