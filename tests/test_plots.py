@@ -236,7 +236,7 @@ def y_labels(plot: CostPlot) -> list[str]:
     ],
 )
 def test_nice_ticks_are_round_short_and_distinct(lo: float, hi: float) -> None:
-    """At most 4 significant digits, all different, 1, 2, 2.5 or 5 x 10^k apart, inside the range."""
+    """At most 4 significant digits, all different, 1, 2, 2.5 or 5 x 10^k apart, in the range."""
     for count in (2, 3, 5, 6):
         values, labels, (bottom, top) = nice_ticks(lo, hi, count)
         assert len(labels) >= 2
@@ -366,7 +366,7 @@ async def test_noisy_history_gets_faint_points_and_a_smoothed_line() -> None:
 
 
 async def test_noisy_history_ending_in_nan_still_says_so() -> None:
-    """A blow-up stays visible under smoothing: the title names the last cost; the line is finite."""
+    """A blow-up stays visible under smoothing: the title names the last cost, the line is finite"""
     rng = np.random.default_rng(6)
     costs = 0.3 + 0.1 * rng.random(500)
     costs[400:490] = np.geomspace(1.0, 1e30, 90)

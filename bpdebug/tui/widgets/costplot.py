@@ -1,4 +1,4 @@
-"""The cost curve: C against step, smoothed when noisy; the step on screen, hits and edits marked."""
+"""The cost curve: C against step, smoothed when noisy, with the step, hits and edits marked."""
 
 from __future__ import annotations
 
@@ -162,12 +162,13 @@ def smooth(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
 
     Non-finite values are left out of each mean, and the steps around which
     there is none (a stretch of NaN, the steps after a blow-up) get no mean.
-    Near the ends the window is cut short rather than padded. The steps are summed in buckets of window / 8, and each mean is
-    the sum of the 2r + 1 buckets around its own over their finite count, so
-    the result has about 8 n / window points (200 with the default window)
-    and costs one pass over the array: about 2 ms for a million steps. Summing
-    per bucket, not one running total, keeps a huge cost early on from eating
-    the precision of the small ones after it.
+    Near the ends the window is cut short rather than padded. The steps are
+    summed in buckets of window / 8, and each mean is the sum of the 2r + 1
+    buckets around its own over their finite count, so the result has about
+    8 n / window points (200 with the default window) and costs one pass over
+    the array: about 2 ms for a million steps. Summing per bucket, not one
+    running total, keeps a huge cost early on from eating the precision of
+    the small ones after it.
     """
     v = np.asarray(values, dtype=float)
     n = v.size
@@ -210,7 +211,7 @@ def noisy(y: np.ndarray) -> bool:
 
 
 def number_label(value: float, place: int) -> str:
-    """`value` to the digit of 10**place: 0.025, 1500, 2.5e-5 (an exponent past 1e4 or under 1e-3)."""
+    """`value` to the digit of 10**place: 0.025, 1500, 2.5e-5 (exponent past 1e4, under 1e-3)."""
     if value == 0:
         return "0"
     return _number(value, place, math.floor(math.log10(abs(value))))
