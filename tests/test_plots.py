@@ -483,32 +483,48 @@ def test_data_extent_pads_the_range() -> None:
     assert data_extent(np.empty((2, 0))) == (-1.0, 1.0, -1.0, 1.0)
 
 
+def at(boundary: DecisionBoundary, line: int, col: int) -> str:
+    """The character at (line, col) of the shaded plane, past the axis margin."""
+    left, top, _, _ = boundary.plane
+    return boundary.render_line(top + line).text[left + col]
+
+
 async def test_boundary_paints_half_blocks_and_points() -> None:
     """Top half class 1, bottom class 0, two points on the cells their coordinates name."""
     boundary = DecisionBoundary()
     async with Holder(boundary).run_test(size=SIZE) as pilot:
+        grid = np.zeros((2, 2))
+        boundary.show(grid, np.empty((0, 2)), np.empty(0), EXTENT)  # lays out the axes
+        await pilot.pause()
         rows, cols = boundary.grid_shape()
-        assert (rows, cols) == (2 * SIZE[1], SIZE[0])
+        left, _, lines, _ = boundary.plane
+        # The plane is what is left of 80x24 after the tick margin, the x axis and the legend.
+        assert (rows, cols) == (2 * (SIZE[1] - 3), SIZE[0] - left) == (2 * lines, cols)
         grid = boundary_grid(lambda X: (X[1:2] > 0).astype(float), EXTENT, rows, cols)
-        # Data coordinates chosen to land in cell (line 2, column 10) and (line 20, column 70).
-        points = np.array([[-1 + 10.5 / 40, 1 - 4.5 / 24], [-1 + 70.5 / 40, 1 - 40.5 / 24]])
+        # Data coordinates chosen to land in plane cell (line 2, column 10) and (line 18, column 60).
+        points = np.array(
+            [
+                [-1 + 2 * 10.5 / cols, 1 - 2 * 4.5 / rows],
+                [-1 + 2 * 60.5 / cols, 1 - 2 * 36.5 / rows],
+            ]
+        )
         boundary.show(grid, points, np.array([0, 1]), EXTENT)
         await pilot.pause()
 
         line = boundary.render_line(2)
-        assert len(line.text) == cols
-        assert line.text[10] == POINT_GLYPHS[0]
-        assert line.text.count(HALF_BLOCK) == cols - 1
-        assert boundary.render_line(20).text[70] == POINT_GLYPHS[1]
+        assert len(line.text) == SIZE[0]
+        assert at(boundary, 2, 10) == POINT_GLYPHS[0]
+        assert line.text[left:].count(HALF_BLOCK) == cols - 1
+        assert at(boundary, 18, 60) == POINT_GLYPHS[1]
 
         # Line 0 is all class 1 (sure): upper and lower halves the strongest orange.
-        first = next(iter(boundary.render_line(0)))
+        first = list(boundary.render_line(0))[1]  # past the margin
         assert first.text.startswith(HALF_BLOCK)
         assert first.style is not None
         assert first.style.color is not None and first.style.bgcolor is not None
         assert first.style.color.name == CLASS1_SHADES[-1]
         assert first.style.bgcolor.name == CLASS1_SHADES[-1]
-        last = next(iter(boundary.render_line(rows // 2 - 1)))
+        last = list(boundary.render_line(lines - 1))[1]
         assert last.style is not None and last.style.color is not None
         assert last.style.color.name == CLASS0_SHADES[-1]
 
@@ -529,27 +545,30 @@ async def test_boundary_splits_a_line_between_two_rows() -> None:
 
 
 async def test_boundary_stretches_a_grid_of_another_size() -> None:
-    """A coarse grid (or one computed before a resize) still fills the widget, same halves."""
+    """A coarse grid (or one computed before a resize) still fills the plane, same halves."""
     boundary = DecisionBoundary()
     async with Holder(boundary).run_test(size=(20, 6)) as pilot:
         grid = np.array([[1.0, 1.0], [0.0, 0.0]])  # top half class 1
         boundary.show(grid, np.array([[0.5, -0.5]]), np.array([0]), EXTENT)
         await pilot.pause()
+        # Too narrow for axes: 5 lines of plane and the legend.
+        assert boundary.plane == (0, 0, 5, 20)
         assert len(boundary.render_line(5).text) == 20
         top = next(iter(boundary.render_line(0)))
-        bottom = next(iter(boundary.render_line(5)))
+        bottom = next(iter(boundary.render_line(4)))
         assert top.style is not None and top.style.color is not None
         assert bottom.style is not None and bottom.style.color is not None
         assert top.style.color.name == CLASS1_SHADES[-1]
         assert bottom.style.color.name == CLASS0_SHADES[-1]
-        # (0.5, -0.5) is three quarters across and three quarters down.
-        assert boundary.render_line(4).text[15] == POINT_GLYPHS[0]
+        # (0.5, -0.5) is three quarters across and three quarters down (row 7 of 10).
+        assert at(boundary, 3, 15) == POINT_GLYPHS[0]
 
         await pilot.resize_terminal(40, 10)
         await pilot.pause()
-        assert boundary.grid_shape() == (20, 40)
+        left, _, lines, cols = boundary.plane
+        assert boundary.grid_shape() == (2 * lines, cols) == (14, 40 - left)
         assert len(boundary.render_line(9).text) == 40
-        assert boundary.render_line(7).text[30] == POINT_GLYPHS[0]
+        assert at(boundary, int(0.75 * 14) // 2, int(0.75 * cols)) == POINT_GLYPHS[0]
 
 
 async def test_boundary_renders_in_an_app() -> None:

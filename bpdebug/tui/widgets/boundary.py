@@ -2,7 +2,16 @@
 
 Each terminal line shows two grid rows: "▀" with the upper row's colour in
 front and the lower row's colour behind, as in TensorFlow Playground but
-drawn in half blocks.
+drawn in half blocks. When the pane has room, x2 ticks run down the left,
+x1 ticks along the bottom, and a legend line names the marks and shades:
+
+     x2│
+    1.0┤▀▀▀▀▀▀▀▀▀▀▀▀▀
+       │▀▀ o ▀▀▀▀▀ x ▀
+    0.0┤▀▀▀▀▀▀▀▀▀▀▀▀▀
+       └┬─────┬─────┬─
+       0.0   0.5  1.0 x1
+    o class 0 · x class 1 · p(class 1) 0 ██████ 1
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ from rich.style import Style
 from textual import events
 from textual.strip import Strip
 from textual.widget import Widget
+
+from bpdebug.tui.widgets.costplot import nice_ticks
 
 Extent = tuple[float, float, float, float]
 """(xmin, xmax, ymin, ymax) of the input plane, in data coordinates."""
@@ -35,10 +46,25 @@ PALETTE = (*reversed(CLASS0_SHADES), NEUTRAL, *CLASS1_SHADES)
 POINT_GLYPHS = ("o", "x")
 """The character of a data point by class, so the classes differ without colour."""
 
-POINT_COLORS = ("#0b2a7a", "#7a1a00")
-"""Strong class colours of the points (blue and red in 16 colours)."""
+POINT_COLORS = (CLASS0_SHADES[1], CLASS1_SHADES[1])
+"""Light class colours of the point glyphs, drawn bold on POINT_BACKGROUND."""
+
+POINT_BACKGROUND = "#000000"
+"""Every point sits in a black cell: it stands out on each shade, in 16 colours and in grey."""
 
 HALF_BLOCK = "▀"
+
+AXES_MIN_WIDTH, AXES_MIN_HEIGHT = 24, 8
+"""The smallest widget that gets tick labels (a smaller one is all plane)."""
+
+LEGEND_MIN_HEIGHT = 5
+"""The smallest height that gets a legend line."""
+
+TICK_DIGITS = 3
+"""Significant digits of a tick label."""
+
+COLUMNS_PER_TICK, LINES_PER_TICK = 10, 3
+"""Room each tick wants on the x and the y axis."""
 
 
 def boundary_grid(
@@ -86,6 +112,19 @@ def resample(level: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return out
 
 
+def ticks(lo: float, hi: float, cells: int, per_tick: int) -> list[tuple[int, str]]:
+    """(cell, label) of round values in [lo, hi] along `cells` cells of that span, in order."""
+    if not hi > lo or cells < 1:
+        return []
+    values, labels, _ = nice_ticks(lo, hi, max(2, cells // per_tick), digits=TICK_DIGITS)
+    out: list[tuple[int, str]] = []
+    for value, label in zip(values.tolist(), labels, strict=True):
+        cell = min(int((value - lo) / (hi - lo) * cells), cells - 1)
+        if lo <= value <= hi and (not out or out[-1][0] != cell):
+            out.append((cell, label))
+    return out
+
+
 class DecisionBoundary(Widget):
     """Where a 2-input network says class 0 or class 1, shaded by its confidence, with the data."""
 
@@ -115,16 +154,32 @@ class DecisionBoundary(Widget):
             for upper in range(len(PALETTE))
             for lower in (*range(len(PALETTE)), None)
         }
-        self._point_styles = {
-            (label, level): Style(color=POINT_COLORS[label], bgcolor=PALETTE[level], bold=True)
-            for label in (0, 1)
-            for level in range(len(PALETTE))
-        }
+        self._point_styles = tuple(
+            Style(color=color, bgcolor=POINT_BACKGROUND, bold=True) for color in POINT_COLORS
+        )
+        self.plane: tuple[int, int, int, int] = (0, 0, 0, 0)
+        """(left, top, lines, columns) of the shaded plane within the widget, after show()."""
+
+    def layout_of(self, width: int, height: int) -> tuple[int, int, int, bool, bool]:
+        """(left margin, plane lines, plane columns, axes?, legend?) for a widget of this size."""
+        legend = height >= LEGEND_MIN_HEIGHT
+        axes = width >= AXES_MIN_WIDTH and height >= AXES_MIN_HEIGHT
+        lines = height - legend - 2 * axes
+        if not axes or self._shown is None:
+            return 0, lines, width, axes, legend
+        _, _, _, (_, _, ymin, ymax) = self._shown
+        labels = [label for _, label in ticks(ymin, ymax, lines, LINES_PER_TICK)]
+        left = max((len(label) for label in (*labels, "x2")), default=2) + 1
+        return left, lines, width - left, axes, legend
 
     def grid_shape(self) -> tuple[int, int]:
-        """(rows, cols) of the grid that fills the widget: two rows per line."""
+        """(rows, cols) of the grid that fills the plane: two rows per line, less the axes."""
         size = self.content_size
-        return (2 * size.height, size.width)
+        # Before the first show() the y labels are unknown: assume 4 characters.
+        left, lines, cols, axes, _ = self.layout_of(size.width, size.height)
+        if axes and self._shown is None:
+            left, cols = 5, size.width - 5
+        return (2 * max(lines, 0), max(cols, 0))
 
     def show(
         self, grid: np.ndarray, points: np.ndarray, labels: np.ndarray, extent: Extent
@@ -147,10 +202,13 @@ class DecisionBoundary(Widget):
         if self._shown is None:
             return
         level, points, labels, extent = self._shown
-        rows, cols = self.grid_shape()
-        if rows and cols and level.shape != (rows, cols):
+        size = self.content_size
+        left, lines, cols, axes, legend = self.layout_of(size.width, size.height)
+        rows = 2 * max(lines, 0)
+        if rows and cols > 0 and level.shape != (rows, cols):
             level = resample(level, rows, cols)
         rows, cols = level.shape
+        self.plane = (left, 0, (rows + 1) // 2, cols)
         glyphs: dict[tuple[int, int], Segment] = {}
         xmin, xmax, ymin, ymax = extent
         if points.size and xmax > xmin and ymax > ymin and rows and cols:
@@ -159,10 +217,61 @@ class DecisionBoundary(Widget):
             inside = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
             classes = (np.asarray(labels) > 0.5).astype(int)
             for r, c, k in zip(row[inside], col[inside], classes[inside], strict=True):
-                style = self._point_styles[int(k), int(level[r, c])]
-                glyphs[int(r) // 2, int(c)] = Segment(POINT_GLYPHS[k], style)
-        self._strips = [self._line(level, y, glyphs) for y in range((rows + 1) // 2)]
+                glyphs[int(r) // 2, int(c)] = Segment(POINT_GLYPHS[k], self._point_styles[k])
+        plane = [self._line(level, y, glyphs) for y in range((rows + 1) // 2)]
+        if axes:
+            plane = self._with_axes(plane, left, cols, extent)
+        if legend:
+            plane.append(self._legend(size.width))
+        self._strips = plane
         self.refresh()
+
+    def _with_axes(self, plane: list[Strip], left: int, cols: int, extent: Extent) -> list[Strip]:
+        """`plane` with x2 ticks in a `left`-column margin, and the x1 axis and its ticks below."""
+        xmin, xmax, ymin, ymax = extent
+        axis = Style()
+        lines = len(plane)
+        y_ticks = {
+            lines - 1 - cell: label for cell, label in ticks(ymin, ymax, lines, LINES_PER_TICK)
+        }
+        y_ticks.setdefault(0, "x2")  # the axis name, unless a tick has the top line
+        out = []
+        for y, strip in enumerate(plane):
+            label = y_ticks.get(y)
+            mark = "┤" if label is not None and label != "x2" else "│"
+            margin = Segment(f"{label or '':>{left - 1}}{mark}", axis)
+            out.append(Strip([margin, *strip], left + strip.cell_length))
+        x_ticks = ticks(xmin, xmax, cols, COLUMNS_PER_TICK)
+        rule = ["─"] * cols
+        text = [" "] * (left + cols)
+        end = -1
+        for col, label in x_ticks:
+            rule[col] = "┬"
+            start = max(left + col - len(label) // 2, end + 1, 0)
+            if start + len(label) <= left + cols - 3:  # room left for "x1"
+                text[start : start + len(label)] = label
+                end = start + len(label)
+        text[-2:] = "x1"
+        out.append(Strip([Segment(" " * (left - 1) + "└" + "".join(rule), axis)], left + cols))
+        out.append(Strip([Segment("".join(text), axis)], left + cols))
+        return out
+
+    def _legend(self, width: int) -> Strip:
+        """One line naming the marks and the shades, in as many words as fit `width`."""
+        ramp = [Segment("█", Style(color=color)) for color in PALETTE]
+        for form in range(3):
+            parts = [
+                Segment(POINT_GLYPHS[0], self._point_styles[0]),
+                Segment((" class 0", " 0", " 0")[form] + " · "),
+                Segment(POINT_GLYPHS[1], self._point_styles[1]),
+                Segment((" class 1", " 1", " 1")[form]),
+            ]
+            if form < 2:
+                parts += [Segment(" · p(class 1) 0 "), *ramp, Segment(" 1")]
+            strip = Strip(parts)
+            if strip.cell_length <= width:
+                break
+        return strip
 
     def _line(self, level: np.ndarray, y: int, glyphs: dict[tuple[int, int], Segment]) -> Strip:
         """Terminal line `y`: grid rows 2y (upper half) and 2y + 1 (lower half)."""
