@@ -15,6 +15,7 @@ from bpdebug.tui.widgets.boundary import (
     CLASS0_SHADES,
     CLASS1_SHADES,
     HALF_BLOCK,
+    POINT_BACKGROUND,
     POINT_GLYPHS,
     DecisionBoundary,
     boundary_grid,
@@ -501,7 +502,7 @@ async def test_boundary_paints_half_blocks_and_points() -> None:
         # The plane is what is left of 80x24 after the tick margin, the x axis and the legend.
         assert (rows, cols) == (2 * (SIZE[1] - 3), SIZE[0] - left) == (2 * lines, cols)
         grid = boundary_grid(lambda X: (X[1:2] > 0).astype(float), EXTENT, rows, cols)
-        # Data coordinates chosen to land in plane cell (line 2, column 10) and (line 18, column 60).
+        # Data coordinates chosen to land in plane cells (line 2, column 10), (line 18, column 60).
         points = np.array(
             [
                 [-1 + 2 * 10.5 / cols, 1 - 2 * 4.5 / rows],
@@ -590,3 +591,92 @@ async def test_boundary_renders_in_an_app() -> None:
         assert HALF_BLOCK in screen
         assert POINT_GLYPHS[0] in screen
         assert POINT_GLYPHS[1] in screen
+
+
+def plane_text(boundary: DecisionBoundary) -> list[str]:
+    """The lines of the shaded plane, without the axis margin."""
+    left, top, lines, cols = boundary.plane
+    return [boundary.render_line(top + y).text[left : left + cols] for y in range(lines)]
+
+
+GRID_POINTS = np.array([[x, y] for x in (-0.8, -0.1, 0.6) for y in (-0.7, 0.0, 0.7)])
+"""Nine points far enough apart to fall in nine different cells at any size tested."""
+GRID_LABELS = np.arange(9) % 2
+
+
+@pytest.mark.parametrize("size", [(60, 20), (100, 30)])
+async def test_boundary_has_axes_a_legend_and_every_point(size: tuple[int, int]) -> None:
+    """Ticks with short values on both axes, the axis names, a legend, and each point's glyph."""
+    boundary = DecisionBoundary()
+    async with Holder(boundary).run_test(size=size) as pilot:
+        extent = (-1.0, 1.0, -1.0, 1.0)
+        boundary.show(np.zeros((2, 2)), GRID_POINTS, GRID_LABELS, extent)
+        await pilot.pause()
+        rows, cols = boundary.grid_shape()
+        grid = boundary_grid(lambda X: (X[0:1] > 0).astype(float), extent, rows, cols)
+        boundary.show(grid, GRID_POINTS, GRID_LABELS, extent)
+        await pilot.pause()
+        left, _, lines, width = boundary.plane
+        assert (2 * lines, width) == (rows, cols)
+        screen = [boundary.render_line(y).text for y in range(size[1])]
+
+        # The legend names the glyphs; the bottom axis and the margin carry ticks.
+        assert "o class 0 · x class 1 · p(class 1) 0" in screen[-1]
+        x_labels = screen[-2].split()
+        assert x_labels[-1] == "x1"
+        x_values = [float(label) for label in x_labels[:-1]]
+        assert len(x_values) >= 3 and "0" in x_labels
+        assert x_values == sorted(x_values) and x_values[0] >= -1 and x_values[-1] <= 1
+        assert all(significant(label) <= 3 for label in x_labels[:-1])
+        assert screen[-3].lstrip().startswith("└") and "┬" in screen[-3]
+        assert any(line[: left - 1].strip() == "x2" for line in screen[:2])
+        y_labels = [line[: left - 1].strip() for line in screen[:lines] if line[left - 1] == "┤"]
+        assert len(y_labels) >= 3 and len(set(y_labels)) == len(y_labels)
+        assert all(significant(label) <= 3 for label in y_labels)
+        y_values = [float(label) for label in y_labels]
+        assert "0" in y_labels and y_values == sorted(y_values, reverse=True)
+
+        # Every point is drawn, with its class's glyph, at the cell its coordinates name.
+        plane = plane_text(boundary)
+        for (x, y), k in zip(GRID_POINTS, GRID_LABELS, strict=True):
+            col = int((x + 1) / 2 * cols)
+            row = int((1 - y) / 2 * rows)
+            assert plane[row // 2][col] == POINT_GLYPHS[k]
+        assert sum(line.count(POINT_GLYPHS[0]) for line in plane) == 5
+        assert sum(line.count(POINT_GLYPHS[1]) for line in plane) == 4
+
+
+async def test_points_stand_out_on_both_classes_and_without_colour(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Points sit in black cells, bold, whatever the shade under them; with NO_COLOR the
+    classes still differ by glyph and every point is on the screen."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    boundary = DecisionBoundary()
+    app = Holder(boundary)
+    async with app.run_test(size=(60, 20)) as pilot:
+        assert app.no_color
+        extent = (-1.0, 1.0, -1.0, 1.0)
+        boundary.show(np.zeros((2, 2)), GRID_POINTS, GRID_LABELS, extent)
+        await pilot.pause()
+        rows, cols = boundary.grid_shape()
+        # Class 1 on the left, class 0 on the right: each class sits on both shades.
+        grid = boundary_grid(lambda X: (X[0:1] < 0).astype(float), extent, rows, cols)
+        boundary.show(grid, GRID_POINTS, GRID_LABELS, extent)
+        await pilot.pause()
+        styles = {
+            segment.text: segment.style
+            for y in range(boundary.plane[2])
+            for segment in boundary.render_line(y)
+            if segment.text in POINT_GLYPHS
+        }
+        assert set(styles) == set(POINT_GLYPHS)
+        for style in styles.values():
+            assert style is not None and style.bold
+            assert style.bgcolor is not None and style.bgcolor.name == POINT_BACKGROUND
+            assert style.color is not None and style.color.name != POINT_BACKGROUND
+        screen = app.export_screenshot()
+        plane = "".join(plane_text(boundary))
+        assert plane.count(POINT_GLYPHS[0]) == 5 and plane.count(POINT_GLYPHS[1]) == 4
+        assert POINT_GLYPHS[0] in screen and POINT_GLYPHS[1] in screen
+        assert "o class 0 · x class 1" in "".join(boundary.render_line(19).text)

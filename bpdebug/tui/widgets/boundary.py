@@ -54,6 +54,9 @@ POINT_BACKGROUND = "#000000"
 
 HALF_BLOCK = "▀"
 
+PLAIN = Style()
+"""Style of the ticks and words: a Style, not None, which Textual's NO_COLOR filter needs."""
+
 AXES_MIN_WIDTH, AXES_MIN_HEIGHT = 24, 8
 """The smallest widget that gets tick labels (a smaller one is all plane)."""
 
@@ -165,20 +168,19 @@ class DecisionBoundary(Widget):
         legend = height >= LEGEND_MIN_HEIGHT
         axes = width >= AXES_MIN_WIDTH and height >= AXES_MIN_HEIGHT
         lines = height - legend - 2 * axes
-        if not axes or self._shown is None:
+        if not axes:
             return 0, lines, width, axes, legend
+        if self._shown is None:
+            return 5, lines, width - 5, axes, legend  # labels unknown before show(): 4 characters
         _, _, _, (_, _, ymin, ymax) = self._shown
         labels = [label for _, label in ticks(ymin, ymax, lines, LINES_PER_TICK)]
-        left = max((len(label) for label in (*labels, "x2")), default=2) + 1
+        left = max(len(label) for label in (*labels, "x2")) + 1
         return left, lines, width - left, axes, legend
 
     def grid_shape(self) -> tuple[int, int]:
         """(rows, cols) of the grid that fills the plane: two rows per line, less the axes."""
         size = self.content_size
-        # Before the first show() the y labels are unknown: assume 4 characters.
-        left, lines, cols, axes, _ = self.layout_of(size.width, size.height)
-        if axes and self._shown is None:
-            left, cols = 5, size.width - 5
+        _, lines, cols, _, _ = self.layout_of(size.width, size.height)
         return (2 * max(lines, 0), max(cols, 0))
 
     def show(
@@ -229,12 +231,14 @@ class DecisionBoundary(Widget):
     def _with_axes(self, plane: list[Strip], left: int, cols: int, extent: Extent) -> list[Strip]:
         """`plane` with x2 ticks in a `left`-column margin, and the x1 axis and its ticks below."""
         xmin, xmax, ymin, ymax = extent
-        axis = Style()
+        axis = PLAIN
         lines = len(plane)
         y_ticks = {
             lines - 1 - cell: label for cell, label in ticks(ymin, ymax, lines, LINES_PER_TICK)
         }
-        y_ticks.setdefault(0, "x2")  # the axis name, unless a tick has the top line
+        free = next((y for y in range(lines) if y not in y_ticks), None)
+        if free is not None:  # the axis name, as high as the ticks let it
+            y_ticks[free] = "x2"
         out = []
         for y, strip in enumerate(plane):
             label = y_ticks.get(y)
@@ -262,12 +266,12 @@ class DecisionBoundary(Widget):
         for form in range(3):
             parts = [
                 Segment(POINT_GLYPHS[0], self._point_styles[0]),
-                Segment((" class 0", " 0", " 0")[form] + " · "),
+                Segment((" class 0", " 0", " 0")[form] + " · ", PLAIN),
                 Segment(POINT_GLYPHS[1], self._point_styles[1]),
-                Segment((" class 1", " 1", " 1")[form]),
+                Segment((" class 1", " 1", " 1")[form], PLAIN),
             ]
             if form < 2:
-                parts += [Segment(" · p(class 1) 0 "), *ramp, Segment(" 1")]
+                parts += [Segment(" · p(class 1) 0 ", PLAIN), *ramp, Segment(" 1", PLAIN)]
             strip = Strip(parts)
             if strip.cell_length <= width:
                 break
