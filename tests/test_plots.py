@@ -680,3 +680,18 @@ async def test_points_stand_out_on_both_classes_and_without_colour(
         assert plane.count(POINT_GLYPHS[0]) == 5 and plane.count(POINT_GLYPHS[1]) == 4
         assert POINT_GLYPHS[0] in screen and POINT_GLYPHS[1] in screen
         assert "o class 0 · x class 1" in "".join(boundary.render_line(19).text)
+
+
+async def test_cost_marks_differ_by_shape_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under NO_COLOR the marks are drawn in the text colour (red would turn a dark grey)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    plot = CostPlot()
+    app = Holder(plot)
+    async with app.run_test(size=SIZE) as pilot:
+        plot.show(np.linspace(1.0, 0.1, 100), 80, hits=[50], edits=[20])
+        await pilot.pause()
+        assert app.no_color
+        assert set(cast(Any, plot.plt).monitor.color[-1]) == {"default"}
+        screen = app.export_screenshot()
+        for glyph in (CURRENT_MARK, HIT_MARK, EDIT_MARK, EDIT_LINE):
+            assert glyph in screen

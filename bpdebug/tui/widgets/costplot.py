@@ -400,6 +400,15 @@ class CostPlot(PlotextPlot):
         text.append_text(line)
         return text
 
+    def _color(self, color: str) -> str:
+        """`color`, or the terminal's own text colour under NO_COLOR.
+
+        Textual's NO_COLOR filter turns colours into greys, and red+ becomes
+        too dark to see; the marks differ by shape, so they keep full contrast.
+        """
+        no_color = self.is_attached and self.app.no_color
+        return "default" if no_color and color != RAW_COLOR else color
+
     def _plot_height(self) -> int:
         height = self.content_size.height or FALLBACK_HEIGHT
         return height - 1 if self.legend is not None and height >= LEGEND_MIN_HEIGHT else height
@@ -440,7 +449,7 @@ class CostPlot(PlotextPlot):
             plt.yticks([], [])
             self.drawn_ticks = ([], [])
             plt.text(hint, last / 2, 0.5, alignment="center")
-            plt.vline(current, CURRENT_COLOR)
+            plt.vline(current, self._color(CURRENT_COLOR))
             self.refresh()
             return
         known = [y, sy, [marked], hits[1], edits[1]]
@@ -453,23 +462,23 @@ class CostPlot(PlotextPlot):
                 np.repeat(edits[0], rows.size).tolist(),
                 np.tile(rows, edits[0].size).tolist(),
                 marker=EDIT_LINE,
-                color=EDIT_COLOR,
+                color=self._color(EDIT_COLOR),
             )
         if sx.size:
             plt.scatter(x.tolist(), y.tolist(), marker=RAW_MARKER, color=RAW_COLOR)
-            plt.plot(sx.tolist(), sy.tolist(), marker=LINE_MARKER, color=LINE_COLOR)
+            plt.plot(sx.tolist(), sy.tolist(), marker=LINE_MARKER, color=self._color(LINE_COLOR))
         else:
-            plt.plot(x.tolist(), y.tolist(), color=LINE_COLOR)
-        plt.vline(current, CURRENT_COLOR)
+            plt.plot(x.tolist(), y.tolist(), color=self._color(LINE_COLOR))
+        plt.vline(current, self._color(CURRENT_COLOR))
         if math.isfinite(marked):
-            plt.scatter([current], [marked], marker=CURRENT_MARK, color=CURRENT_COLOR)
+            plt.scatter([current], [marked], marker=CURRENT_MARK, color=self._color(CURRENT_COLOR))
         for (steps, at), mark, color in (
             (hits, HIT_MARK, HIT_COLOR),
             (edits, EDIT_MARK, EDIT_COLOR),
         ):
             if steps.size:
                 at = np.where(np.isfinite(at), at, hi)
-                plt.scatter(steps.tolist(), at.tolist(), marker=mark, color=color)
+                plt.scatter(steps.tolist(), at.tolist(), marker=mark, color=self._color(color))
         self.refresh()
 
     def _title(self, costs: np.ndarray, y: np.ndarray, log: bool, width: int) -> None:
