@@ -1,10 +1,12 @@
 """The debugger's state, apart from any screen: where in the pass we are, what is selected.
 
-A step has phases, in the order the numbers are computed:
-forward layer 1..L, the cost, backward layer L..1, then the update.
-`step_into` moves one phase (past the update to the next step's forward
-layer 1); `step_back` moves one phase back (before forward layer 1 to the
-previous step's update). The selected layer follows the phase cursor.
+A step has phases, in the order the numbers are computed: the batch
+(nothing computed yet: the inputs a^(0) = x, the targets y and the
+parameters), forward layer 1..L, the cost, backward layer L..1, then the
+update. `step_into` moves one phase (past the update to the next step's
+batch); `step_back` moves one phase back (before the batch to the previous
+step's update). The selected layer follows the phase cursor. A session
+opens at step 0's batch, so the first `s` computes z^(1).
 
 This module never imports Textual: the app holds one Debugger and draws it.
 """
@@ -23,7 +25,7 @@ from bpdebug.scenario.limits import REPLAY_STEPS, REPLAY_WORK, replay_limit_pass
 from bpdebug.scenario.model import Breakpoint
 from bpdebug.timeline import Progress, Stop, Timeline, finish
 
-PhaseKind = Literal["forward", "cost", "backward", "update"]
+PhaseKind = Literal["input", "forward", "cost", "backward", "update"]
 
 
 @dataclass(frozen=True)
@@ -32,24 +34,23 @@ class Phase:
 
     kind: PhaseKind
     layer: int
-    """The layer computed in this phase (L for the cost, 0 for the update)."""
+    """The layer computed in this phase (L for the cost, 0 for the batch and the update)."""
 
     def describe(self) -> str:
-        """The phase in the seeds' notation: ``backward: delta^(1)``."""
+        """The phase as the header names it: ``forward, layer 1``, ``cost``, ``update``."""
         match self.kind:
-            case "forward":
-                return f"forward: z^({self.layer}), a^({self.layer})"
-            case "cost":
-                return "cost C"
-            case "backward":
-                return f"backward: delta^({self.layer})"
-            case "update":
-                return "update: W, b"
+            case "input":
+                return "the batch"
+            case "forward" | "backward":
+                return f"{self.kind}, layer {self.layer}"
+            case _:
+                return self.kind
 
 
 def phases(depth: int) -> tuple[Phase, ...]:
-    """The 2L + 2 phases of a step of a network with L weighted layers."""
+    """The 2L + 3 phases of a step of a network with L weighted layers."""
     return (
+        Phase("input", 0),
         *(Phase("forward", l) for l in range(1, depth + 1)),
         Phase("cost", depth),
         *(Phase("backward", l) for l in range(depth, 0, -1)),
@@ -63,9 +64,9 @@ class Debugger:
     def __init__(self, timeline: Timeline, breakpoints: tuple[Breakpoint, ...] = ()) -> None:
         self.timeline = timeline
         self.phases = phases(timeline.scenario.network.depth)
-        self.phase_index = len(self.phases) - 1
-        """Index into `phases`; a new session shows the whole pass (the update phase)."""
-        self.layer = timeline.scenario.network.depth
+        self.phase_index = 0
+        """Index into `phases`; a new session opens at the batch, before forward layer 1."""
+        self.layer = 1
         """The selected weighted layer, 1..L."""
         self.j = 0
         """The selected unit of the selected layer."""
@@ -80,6 +81,8 @@ class Debugger:
         """Why the run last stopped, as the status line says it: ``paused``,
         ``breakpoint cost < 0.05: C = 0.0497``, ``NaN in z^(2)``; empty once time moves."""
         self.last_stop: Stop | None = None
+        self.hits: list[int] = []
+        """Steps where a run stopped at a breakpoint this session (the cost plot marks them)."""
 
     # -- where we are -----------------------------------------------------
     @property
@@ -117,14 +120,14 @@ class Debugger:
         computed at the current phase (earlier phases show it as not yet computed)."""
         L = self.depth
         if quantity in ("z", "a"):
-            return layer == 0 or self.phase_index >= layer - 1
+            return layer == 0 or self.phase_index >= layer
         if quantity == "cost":
-            return self.phase_index >= L
-        return self.phase_index >= L + 1 + (L - layer)
+            return self.phase_index >= L + 1
+        return self.phase_index >= L + 2 + (L - layer)
 
     # -- moving through time ---------------------------------------------
     def step_into(self) -> None:
-        """One phase forward; past the update, the next step's forward layer 1."""
+        """One phase forward; past the update, the next step's batch."""
         if self.phase_index == len(self.phases) - 1:
             self.timeline.next()
             self.phase_index = 0
@@ -133,7 +136,7 @@ class Debugger:
         self._follow_phase()
 
     def step_back(self) -> bool:
-        """One phase back; before forward layer 1, the step before's update. False at the start."""
+        """One phase back; before the batch, the step before's update. False at the start."""
         return finish(self.stepping_back())
 
     def stepping_back(self) -> Generator[Progress, None, bool]:
@@ -229,8 +232,13 @@ class Debugger:
         return stop
 
     def _after_stop(self, stop: Stop) -> None:
+        """Where a run or a search stopped: the whole pass of that step is shown (the update
+        phase), or for a NaN/inf the phase that computed the first one, its layer selected."""
         self.last_stop = stop
+        self.phase_index = len(self.phases) - 1
         if stop.reason == "breakpoint":
+            if stop.step not in self.hits:
+                self.hits.append(stop.step)
             nonfinite = stop.breakpoint is not None and stop.breakpoint.kind == "nonfinite"
             self.paused = stop.detail if nonfinite else f"breakpoint {stop.detail}"
             if nonfinite:
@@ -242,8 +250,10 @@ class Debugger:
     def _select_nonfinite(self) -> None:
         found = self.trace.first_nonfinite()
         if found is not None:
-            _, layer = found
-            self.layer = max(1, layer)
+            name, layer = found
+            kind = {"z": "forward", "a": "forward", "cost": "cost"}.get(name, "backward")
+            self.phase_index = self.phases.index(Phase(kind, layer))  # type: ignore[arg-type]
+            self.select_layer(max(1, layer))
 
     # -- selection ---------------------------------------------------------
     def _follow_phase(self) -> None:

@@ -31,6 +31,7 @@ CORE_MODULES = (
     "bpdebug.training",
     "bpdebug.breakpoints",
     "bpdebug.chainrule",
+    "bpdebug.operands",
     "bpdebug.timeline",
     "bpdebug.motion",
     "bpdebug.update_rule",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tui_helpers import SCENARIOS, XOR, divergent_scenario
+from tui_helpers import SCENARIOS, XOR, divergent_scenario, whole_pass
 
 from bpdebug.breakpoints import parse as parse_breakpoint
 from bpdebug.chainrule import ChainRule, chain_rule_at
@@ -21,8 +21,8 @@ QUANTITIES = ("z", "a", "cost", "delta", "dW", "db")
 
 
 def xor_debugger() -> Debugger:
-    """A Debugger on the bundled XOR scenario at step 0 (the update phase)."""
-    return Debugger(Timeline(load_scenario(XOR)))
+    """A Debugger on the bundled XOR scenario at step 0's update phase (the whole pass shown)."""
+    return whole_pass(Debugger(Timeline(load_scenario(XOR))))
 
 
 def position(d: Debugger) -> tuple[int, str, int]:
@@ -34,8 +34,9 @@ def position(d: Debugger) -> tuple[int, str, int]:
 
 
 def test_phases_run_forward_cost_backward_update():
-    """2L + 2 phases: forward 1..L, the cost, backward L..1, the update."""
+    """2L + 3 phases: the batch, forward 1..L, the cost, backward L..1, the update."""
     assert phases(2) == (
+        Phase("input", 0),
         Phase("forward", 1),
         Phase("forward", 2),
         Phase("cost", 2),
@@ -45,6 +46,7 @@ def test_phases_run_forward_cost_backward_update():
     )
     kinds = [(p.kind, p.layer) for p in phases(3)]
     assert kinds == [
+        ("input", 0),
         ("forward", 1),
         ("forward", 2),
         ("forward", 3),
@@ -54,16 +56,21 @@ def test_phases_run_forward_cost_backward_update():
         ("backward", 1),
         ("update", 0),
     ]
-    assert phases(1)[0].describe() == "forward: z^(1), a^(1)"
-    assert phases(1)[2].describe() == "backward: delta^(1)"
+    assert phases(1)[0].describe() == "the batch"
+    assert phases(1)[1].describe() == "forward, layer 1"
+    assert phases(1)[3].describe() == "backward, layer 1"
 
 
-def test_a_new_session_starts_at_step_0_showing_the_whole_pass():
-    """The cursor starts on the update phase of step 0, the output layer selected."""
-    d = xor_debugger()
-    assert position(d) == (0, "update", 0)
-    assert (d.layer, d.j, d.k, d.example) == (2, 0, 0, None)
-    assert all(d.known(q, l) for q in QUANTITIES for l in (1, 2))
+def test_a_new_session_starts_at_step_0_before_anything_is_computed():
+    """The cursor starts on step 0's batch, layer 1 selected: the first s computes z^(1)."""
+    d = Debugger(Timeline(load_scenario(XOR)))
+    assert position(d) == (0, "input", 0)
+    assert (d.layer, d.j, d.k, d.example) == (1, 0, 0, None)
+    assert d.known("a", 0)
+    assert not any(d.known(q, l) for q in QUANTITIES for l in (1, 2))
+    d.step_into()
+    assert position(d) == (0, "forward", 1)
+    assert d.known("z", 1) and not d.known("z", 2)
 
 
 def test_step_into_and_step_back_round_trip_across_steps():
@@ -74,38 +81,41 @@ def test_step_into_and_step_back_round_trip_across_steps():
     for _ in range(15):
         d.step_into()
         visited.append(position(d))
-    assert visited[1] == (1, "forward", 1)
-    assert visited[7] == (2, "forward", 1)
-    assert visited[-1] == (3, "cost", 2)
+    assert visited[1] == (1, "input", 0)
+    assert visited[2] == (1, "forward", 1)
+    assert visited[8] == (2, "input", 0)
+    assert visited[-1] == (3, "input", 0)
     for want in reversed(visited[:-1]):
         assert d.step_back()
         assert position(d) == want
     assert all(np.array_equal(a, b) for a, b in zip(d.params.W[1:], W0, strict=True))
 
 
-def test_step_back_stops_at_step_0_forward_1():
-    """Before step 0's first phase there is nothing: step_back says so and does not move."""
+def test_step_back_stops_at_step_0s_batch():
+    """Before step 0's batch there is nothing: step_back says so and does not move."""
     d = xor_debugger()
     while d.phase_index:
         assert d.step_back()
-    assert position(d) == (0, "forward", 1)
+    assert position(d) == (0, "input", 0)
     assert not d.step_back()
-    assert position(d) == (0, "forward", 1)
+    assert position(d) == (0, "input", 0)
 
 
 def test_the_selected_layer_follows_the_phase():
     """Each forward or backward phase selects its layer; cost selects L; update keeps it."""
     d = xor_debugger()
     layers = []
-    for _ in range(6):
+    for _ in range(7):
         d.step_into()
         layers.append(d.layer)
-    assert layers == [1, 2, 2, 2, 1, 1]
+    assert layers == [2, 1, 2, 2, 2, 1, 1]  # the batch keeps layer 2
 
 
 def test_known_follows_the_phase():
     """What each phase has computed: z, a up to the forward layer; delta, dW, db from L down."""
     d = xor_debugger()
+    d.step_into()  # step 1, the batch
+    assert not any(d.known(q, l) for q in QUANTITIES for l in (1, 2))
     d.step_into()  # step 1, forward layer 1
     table = []
     for _ in range(6):
@@ -124,8 +134,8 @@ def test_next_rewind_and_goto_keep_the_phase():
     """Whole updates keep the phase cursor; rewind says False at step 0."""
     d = xor_debugger()
     assert not d.rewind()
-    d.step_into()
-    d.step_into()  # step 1, forward layer 2
+    for _ in range(3):
+        d.step_into()  # step 1: the batch, forward layer 1, forward layer 2
     d.next()
     assert position(d) == (2, "forward", 2)
     assert d.rewind()
@@ -258,7 +268,7 @@ def test_chain_rule_for_the_whole_batch_shows_example_0():
 
 def test_chain_rule_at_a_softmax_output_has_no_scalar_da_dz():
     """Softmax's da/dz is a Jacobian: da_dz is None and the product is a_k * delta_j."""
-    d = Debugger(Timeline(load_scenario(SCENARIOS / "digits.toml")))
+    d = whole_pass(Debugger(Timeline(load_scenario(SCENARIOS / "digits.toml"))))
     d.goto(2)
     assert d.layer == 2
     trace = d.trace

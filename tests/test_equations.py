@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import OPTIMIZERS, make_params, make_scenario
+from tui_helpers import whole_pass
 
 from bpdebug.debugger import Debugger
 from bpdebug.scenario import load_scenario
@@ -54,13 +55,13 @@ def debuggers() -> list[Debugger]:
     """Bundled lessons a few steps in, and saturated sigmoid/tanh outputs at step 0."""
     out = []
     for stem in ("xor", "spiral", "digits"):
-        d = Debugger(Timeline(load_scenario(SCENARIOS / f"{stem}.toml")))
+        d = whole_pass(Debugger(Timeline(load_scenario(SCENARIOS / f"{stem}.toml"))))
         d.goto(3)
         out.append(d)
     for z in (45.0, -45.0, 700.0):
         for y in (0.0, 1.0):
-            out.append(Debugger(Timeline(saturated("sigmoid", "binary_cross_entropy", z, y))))
-    out.append(Debugger(Timeline(saturated("tanh", "squared_error", 30.0, 1.0))))
+            out.append(whole_pass(Debugger(Timeline(saturated("sigmoid", "binary_cross_entropy", z, y)))))
+    out.append(whole_pass(Debugger(Timeline(saturated("tanh", "squared_error", 30.0, 1.0)))))
     return out
 
 
@@ -102,7 +103,7 @@ def test_a_saturated_output_shows_true_factors_and_says_where_the_engine_rounded
         targets=np.array([[1.0]]),
         explicit_init=make_params([[[z]]], [[0.0]]),
     )
-    d = Debugger(Timeline(scenario))
+    d = whole_pass(Debugger(Timeline(scenario)))
     text = chain_text(d).plain
     assert "inf" not in text and "NaN" not in text
     rule = d.chain_rule()
@@ -114,7 +115,7 @@ def test_a_saturated_output_shows_true_factors_and_says_where_the_engine_rounded
 
 def test_no_note_where_the_engine_agrees() -> None:
     """Away from saturation the engine's delta and the one from z read the same: no note."""
-    d = Debugger(Timeline(load_scenario(SCENARIOS / "xor.toml")))
+    d = whole_pass(Debugger(Timeline(load_scenario(SCENARIOS / "xor.toml"))))
     for l in (1, 2):
         d.select_layer(l)
         assert "the engine computes" not in chain_text(d).plain
@@ -122,9 +123,9 @@ def test_no_note_where_the_engine_agrees() -> None:
 
 def test_the_update_appears_at_the_update_phase_only() -> None:
     """chain_text ends with the update's equations at the update phase, not before."""
-    d = Debugger(Timeline(load_scenario(SCENARIOS / "xor.toml")))
+    d = whole_pass(Debugger(Timeline(load_scenario(SCENARIOS / "xor.toml"))))
     assert d.phase.kind == "update"
-    assert "update 0 → 1 of w_00^(2)" in chain_text(d).plain
+    assert "update 0 → 1 of w_{0,0}^(2)" in chain_text(d).plain
     d.step_back()  # backward, layer 1
     assert "update" not in chain_text(d).plain
 
@@ -137,14 +138,14 @@ def test_each_number_in_the_update_is_its_operand_rounded(
     """Equation by equation: the shown digits are the rounding of the operands that combine
     exactly (at full precision) to the value; the last line ends at the next step's weight."""
     timeline = Timeline(make_scenario(optimizer=optimizer, learning_rate=0.3, l1=l1, l2=l2))
-    d = Debugger(timeline)
+    d = whole_pass(Debugger(timeline))
     d.goto(4)
     for l, j, k in [(1, 0, 0), (1, 1, 1), (2, 0, 1)]:
         d.select_layer(l)
         d.j, d.k = j, k
         rule = update_rule_at(timeline, l, j, k)
         lines = update_text(d).plain.splitlines()
-        assert lines[0] == f"update 4 → 5 of w_{j}{k}^({l})  ({rule.summary})"
+        assert lines[0] == f"update 4 → 5 of w_{{{j},{k}}}^({l})  ({rule.summary})"
         numbers = [x for x in lines[1:] if x.startswith("    = ")]
         equations = [e for e in (rule.gradient, *rule.equations) if len(e.operands) > 1]
         assert len(numbers) == len(equations)

@@ -1,8 +1,6 @@
-"""MatrixView and the colour scale: what the lines say, and that big matrices stay cheap."""
+"""Matrix blocks, the equation pane and the colour scale: numbers never cut, windows, heatmaps."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pytest
@@ -12,19 +10,34 @@ from textual.app import App, ComposeResult
 from textual.strip import Strip
 
 from bpdebug.tui import colors
-from bpdebug.tui.widgets.matrix import HEADER_LINES, MatrixView, format_value
+from bpdebug.tui.widgets.equation import BlockSpec, EquationView, Section, lay_out
+from bpdebug.tui.widgets.matrix import MAX_ROWS, matrix_format, render_block, summarize
 
 
-class MatrixApp(App[None]):
-    """A screen holding one MatrixView and nothing else."""
+class EquationApp(App[None]):
+    """A screen holding one EquationView and nothing else."""
 
     def compose(self) -> ComposeResult:
-        yield MatrixView(id="matrix")
+        yield EquationView(id="equation")
 
 
-def lines(view: MatrixView) -> list[str]:
-    """The text of every line currently on screen."""
-    return [view.render_line(y).text for y in range(view.size.height)]
+def texts(block_lines: list[Strip]) -> list[str]:
+    return [line.text for line in block_lines]
+
+
+def stands_for(text: str, value: float) -> bool:
+    """Whether `text` is `value` written at the precision `text` shows."""
+    if text in ("NaN", "inf", "-inf"):
+        return str(value) in ("nan", "inf", "-inf") and text.lower() == str(value)
+    shown = float(text)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        half = 0.5 * 10.0 ** (int(exponent) - decimals)
+    else:
+        decimals = len(text.split(".")[1]) if "." in text else 0
+        half = 0.5 * 10.0**-decimals if text != "0" else 0.0
+    return abs(shown - value) <= half * (1 + 1e-9)
 
 
 def bg(style: Style) -> object:
@@ -78,176 +91,131 @@ def test_sign_survives_downgrade(system: ColorSystem) -> None:
 def test_legend_mentions_both_ends() -> None:
     text = colors.legend().plain
     assert "-max" in text and "+max" in text and "NaN" in text
+    assert colors.legend(0.25).plain.startswith("-0.25 ")
 
 
-def test_format_value_stays_readable() -> None:
-    assert format_value(0.25) == "+0.250"
-    assert format_value(-1.5) == "-1.500"
-    assert format_value(0.0) == "0"
-    assert format_value(1234.5) == "+1.2e3"
-    assert format_value(-0.0000123) == "-1.2e-5"
-    assert format_value(999.9999) == "+1.0e3"  # not "+1000.0"
-    assert format_value(9.9996) == "+10.00"  # not "+10.000"
-    assert format_value(-4.5e-12) == "-4e-12"
-    assert all(len(format_value(v)) <= 7 for v in (1e-300, -2e200, 123.45, -99.996, 0.0009))
-    assert format_value(0.001) == "+0.001"
-    assert (format_value(np.nan), format_value(np.inf), format_value(-np.inf)) == (
-        "NaN",
-        "inf",
-        "-inf",
-    )
 
 
-# --- widget ----------------------------------------------------------------
+# --- one format per matrix ----------------------------------------------------------
 
 
-async def test_numbers_title_and_shape() -> None:
-    app = MatrixApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        view = app.query_one(MatrixView)
-        values = np.array([[0.731, -0.192, 0.0, 2.5], [-1.0, 0.5, 1e-5, 1234.0]])
-        view.show("a^(1)", values, note="example 3")
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([0.5, -0.5, 0.00618], ["0.50000", "-0.50000", "0.00618"]),
+        ([0.1, 0.3], ["0.100", "0.300"]),
+        ([12.34, -0.5], ["12.340", "-0.500"]),
+        ([1234.5, 2.0], ["1234.50", "2.00"]),
+        ([1e-9, 0.5], ["1.00e-09", "5.00e-01"]),
+        ([8e128, -0.139], ["8.00e+128", "-1.39e-01"]),
+        ([0.0, 0.25], ["0", "0.250"]),
+        ([np.nan, np.inf, -np.inf, 1.0], ["NaN", "inf", "-inf", "1.00"]),
+    ],
+)
+def test_one_format_per_matrix_with_3_significant_digits(values, expected) -> None:
+    """Fixed point with 3 significant digits of the smallest |v|, or scientific when too wide."""
+    array = np.array([values])
+    fmt = matrix_format(array)
+    written = [fmt.text(v) for v in values]
+    assert written == expected
+    assert fmt.width == max(len(w) for w in written)
+    assert all(stands_for(w, v) for w, v in zip(written, values, strict=True) if w != "0")
+
+
+def test_exact_zero_reads_0_and_no_nonzero_value_rounds_to_zero() -> None:
+    values = np.array([[0.0, 1e-4, 0.3, -2.5]])
+    fmt = matrix_format(values)
+    assert fmt.text(0.0) == "0"
+    assert all(float(fmt.text(v)) != 0 for v in values[0, 1:])
+
+
+def test_summary_names_shape_range_moments_zeros_and_blowups() -> None:
+    values = np.array([[0.0, 1.0], [np.nan, np.inf]])
+    fields = summarize(values, values.shape).fields
+    assert fields[0] == "2x2"
+    assert "[0, 1]" in fields
+    assert "zeros 1" in fields and "NaN 1!" in fields and "inf 1!" in fields
+
+
+# --- blocks: windows, outline, heatmaps -------------------------------------------
+
+
+def test_block_shows_title_indices_rows_and_outlines_the_selected_cell() -> None:
+    values = np.array([[0.5, -0.5], [0.25, 0.125]])
+    block = render_block("W^(1)", values, 60, selected=(1, 0), marked=True)
+    lines = texts(block.lines)
+    assert lines[0].startswith("▶ W^(1)")
+    assert lines[1].split() == ["0", "1"]
+    assert "[ 0.250]" in lines[3]  # right-aligned to "-0.500"
+    assert lines[3].startswith("1[")  # the row label, then the outline
+    assert [c.value for c in block.cells] == [0.5, -0.5, 0.25, 0.125]
+
+
+def test_a_wide_matrix_shows_a_window_around_the_selection_and_says_what_is_hidden() -> None:
+    values = np.arange(40 * 64, dtype=float).reshape(40, 64) / 7
+    block = render_block("W", values, 50, selected=(30, 60))
+    lines = texts(block.lines)
+    assert all(len(line) <= 50 for line in lines)
+    shown_cols = sorted({c.x for c in block.cells})
+    assert len(shown_cols) < 64
+    assert any(c.value == values[30, 60] for c in block.cells)
+    assert len({c.line for c in block.cells}) == MAX_ROWS
+    hidden = " ".join(lines)
+    assert "more →" not in hidden or "… " in hidden
+    assert "← " in hidden and "↑ " in hidden and "↓ " in hidden
+    for cell in block.cells:  # every number whole, standing for its value
+        row = lines[cell.line]
+        assert row[cell.x : cell.x + len(cell.text)] == cell.text
+        assert cell.x + len(cell.text) <= 50
+        assert stands_for(cell.text, cell.value)
+
+
+def test_a_big_matrix_heatmap_fills_its_room_and_marks_the_selected_cell() -> None:
+    values = np.random.default_rng(0).normal(size=(128, 784))
+    block = render_block("W^(1)", values, 70, selected=(5, 300), heatmap=True)
+    lines = texts(block.lines)
+    assert all(len(line) <= 70 for line in lines)
+    assert sum("◆" in line for line in lines) == 1
+    assert "783" in lines[1]
+    small = render_block("b", np.array([[1.0, -1.0, 0.5, 0.0]]), 60, heatmap=True)
+    row = small.lines[2]
+    assert row.cell_length > 4 * 4  # a 1x4 matrix gets wide cells, not 4 characters
+
+
+def test_heatmap_bins_keep_a_single_nan() -> None:
+    values = np.zeros((200, 500))
+    values[123, 321] = np.nan
+    block = render_block("z", values, 40, heatmap=True)
+    nan_background = colors.BACKGROUNDS[colors.NAN_INDEX]
+    styles = [seg.style for line in block.lines for seg in line if seg.style is not None]
+    assert any(
+        nan_background in (style.color, style.bgcolor) for style in styles
+    ), "a NaN must survive binning"
+
+
+# --- the pane ---------------------------------------------------------------------
+
+
+def test_blocks_flow_side_by_side_and_stack_when_they_do_not_fit() -> None:
+    small = np.array([[0.1, 0.2], [0.3, 0.4]])
+    blocks = tuple(BlockSpec(f"m{i}", f"M{i}", small) for i in range(3))
+    wide = lay_out([Section("y = f(x)", blocks)], 120)
+    narrow = lay_out([Section("y = f(x)", blocks)], 30)
+    title_rows = lambda layout: [i for i, l in enumerate(layout.lines) if "M0" in l.text or "M2" in l.text]  # noqa: E731
+    assert len(title_rows(wide)) == 1  # all three titles on one line
+    assert len(title_rows(narrow)) == 2  # stacked
+    assert all(line.cell_length <= 30 for line in narrow.lines)
+
+
+async def test_the_pane_scrolls_to_the_marked_block() -> None:
+    app = EquationApp()
+    values = np.arange(20.0).reshape(5, 4)
+    blocks = tuple(BlockSpec(f"m{i}", f"M{i}", values, marked=i == 5) for i in range(6))
+    async with app.run_test(size=(40, 12)) as pilot:
+        view = app.query_one(EquationView)
+        view.show([Section("many", blocks)])
         await pilot.pause()
-        text = lines(view)
-        assert text[0].startswith("a^(1)  2x4  example 3")
-        assert "scale 1.23e+03" in text[0]
-        assert "+0.731" in text[HEADER_LINES] and "-0.192" in text[HEADER_LINES]
-        assert "+1.0e-5" in text[HEADER_LINES + 1]
-        assert view.virtual_size.height == HEADER_LINES + 2
-        assert view.virtual_size.width == max(1 + 4 * 8, len(text[0].rstrip()))
-
-
-async def test_vector_is_a_column_and_selected_cell_is_reversed() -> None:
-    app = MatrixApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        view = app.query_one(MatrixView)
-        view.show("dC/db^(2)", np.array([0.1, -0.2, 0.3]), selected=(1, 0))
-        await pilot.pause()
-        text = lines(view)
-        assert text[0].startswith("dC/db^(2)  3")
-        assert "-0.200" in text[HEADER_LINES + 1]
-        assert view.virtual_size.height == HEADER_LINES + 3
-        styles = [s.style for s in view.render_line(HEADER_LINES + 1) if "-0.200" in s.text]
-        assert styles and styles[0] is not None and styles[0].reverse
-
-
-async def test_placeholder_when_no_values() -> None:
-    app = MatrixApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        view = app.query_one(MatrixView)
-        view.show("delta^(2)", None, placeholder="not yet computed: run the backward pass (s)")
-        await pilot.pause()
-        text = lines(view)
-        assert text[0].startswith("delta^(2)")
-        assert "not yet computed: run the backward pass (s)" in text[1]
-        dim = [s.style for s in view.render_line(1) if s.text.startswith("not yet")]
-        assert dim and dim[0] is not None and dim[0].dim
-
-
-async def test_nan_and_inf_are_printed() -> None:
-    app = MatrixApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        view = app.query_one(MatrixView)
-        view.show("z^(2)", np.array([[np.nan, np.inf, -np.inf, 1.0]]))
-        await pilot.pause()
-        row = lines(view)[HEADER_LINES]
-        assert "NaN" in row and " inf" in row and "-inf" in row and "+1.000" in row
-        assert "scale 1" in lines(view)[0]  # infinities do not set the scale
-
-
-async def test_heatmap_halves_the_lines() -> None:
-    app = MatrixApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        view = app.query_one(MatrixView)
-        values = np.linspace(-1, 1, 7 * 5).reshape(7, 5)
-        view.show("W^(1)", values)
-        await pilot.pause()
-        assert view.virtual_size.height == HEADER_LINES + 7
-        view.show("W^(1)", values, heatmap=True)
-        await pilot.pause()
-        assert view.virtual_size.height == HEADER_LINES + 4
-        text = lines(view)
-        assert "▀" in text[HEADER_LINES]
-        assert "+1.000" not in "".join(text)
-        assert "-max" in text[1]  # the legend replaces the column indices
-
-
-async def test_big_matrix_renders_only_visible_lines(monkeypatch: pytest.MonkeyPatch) -> None:
-    """wide.toml's W^(1) is 128x784: show() and a frame must stay cheap."""
-    app = MatrixApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        view = app.query_one(MatrixView)
-        values = np.random.default_rng(0).standard_normal((128, 784))
-        built: list[tuple[int, int | None]] = []
-        original = view._build_piece
-
-        def counting(y: int, chunk: int | None) -> Strip:
-            built.append((y, chunk))
-            return original(y, chunk)
-
-        monkeypatch.setattr(view, "_build_piece", counting)
-
-        for heatmap in (False, True):
-            view.scroll_to(x=0, y=0, animate=False, immediate=True)
-            built.clear()
-            start = time.perf_counter()
-            view.show("W^(1)", values, heatmap=heatmap)
-            shown = time.perf_counter() - start
-            start = time.perf_counter()
-            await pilot.pause()
-            painted = time.perf_counter() - start
-            height = view.size.height
-            assert {y for y, _ in built} == set(range(height))
-            # Each visible line builds its label and the few chunks under 80 columns.
-            assert len(built) <= height * 5
-            expected_lines = 128 // 2 if heatmap else 128
-            assert view.virtual_size.height == HEADER_LINES + expected_lines
-            assert view.virtual_size.width >= 784 * (1 if heatmap else 8)
-
-            built.clear()
-            start = time.perf_counter()
-            view.scroll_to(x=500, y=40, animate=False, immediate=True)
-            await pilot.pause()
-            scrolled = time.perf_counter() - start
-            assert view.scroll_offset == (500, 40)
-            assert {y for y, _ in built} <= set(range(40, 40 + height)) | {0, 1}
-            assert 0 < len(built) <= height * 5
-
-            built.clear()
-            view.refresh()
-            await pilot.pause()
-            assert built == []  # a repaint with nothing new builds nothing
-            print(
-                f"\n128x784 heatmap={heatmap}: show {shown * 1000:.1f} ms, "
-                f"first paint {painted * 1000:.1f} ms, scroll+paint {scrolled * 1000:.1f} ms"
-            )
-            assert shown < 1.0 and painted < 1.0 and scrolled < 1.0
-
-
-async def test_selected_cell_scrolls_into_view() -> None:
-    app = MatrixApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        view = app.query_one(MatrixView)
-        values = np.zeros((128, 784))
-        view.show("W^(1)", values, selected=(100, 700))
-        await pilot.pause()
-        assert view.scroll_offset.y > 0 and view.scroll_offset.x > 0
-        assert view.window_region.contains_region(view.cell_region(100, 700))
-
-
-async def test_it_never_takes_focus_and_keeps_the_selected_cell_in_view() -> None:
-    """The arrow keys belong to the screen (they select j and k): the view cannot be
-    focused, and showing a selected cell far down and right scrolls it into view."""
-    app = MatrixApp()
-    async with app.run_test(size=(80, 24)) as pilot:
-        view = app.query_one(MatrixView)
-        view.focus()
-        assert not view.has_focus and not view.can_focus
-        view.show("W^(1)", np.ones((60, 30)), selected=(50, 25))
-        await pilot.pause()
-        region = view.cell_region(50, 25)
-        x, y = view.scroll_offset
-        width, height = view.scrollable_content_region.size
-        assert x <= region.x and region.right <= x + width
-        assert y <= region.y and region.bottom <= y + height
-        assert x > 0 and y > 0
+        assert view.layout_.marked is not None
+        assert view.scroll_offset.y > 0
+        seen = [view.render_line(y).text for y in range(view.size.height)]
+        assert any("M5" in line for line in seen)

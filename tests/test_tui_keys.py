@@ -17,6 +17,7 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import Input, Label, OptionList, Static, TabbedContent
 from tui_helpers import (
     NARROW,
+    SCENARIOS,
     WIDE,
     XOR,
     divergent_scenario,
@@ -34,9 +35,8 @@ from bpdebug.timeline import Timeline
 from bpdebug.tui import build_app
 from bpdebug.tui.app import BpdebugApp
 from bpdebug.tui.dialogs import BreakpointsScreen, HelpScreen, PromptScreen, TextScreen
-from bpdebug.tui.panes import matrix_panes
 from bpdebug.tui.widgets.costplot import CostPlot
-from bpdebug.tui.widgets.matrix import MatrixView
+from bpdebug.tui.widgets.equation import BlockSpec, EquationView
 
 
 def fresh_timeline() -> Timeline:
@@ -44,15 +44,28 @@ def fresh_timeline() -> Timeline:
     return Timeline(load_scenario(XOR))
 
 
-def view(app: BpdebugApp, name: str) -> MatrixView:
-    """The MatrixView of pane `name` ("W", "z", "a", "delta", "dW", "db")."""
-    return app.screen.query_one(f"#m-{name}", MatrixView)
+def blocks(app: BpdebugApp) -> dict[str, BlockSpec]:
+    """The operands the centre draws now, by key ("W", "z", "a_prev", "delta", "dW"...)."""
+    pane = app.screen.query_one("#equation", EquationView)
+    return {spec.key: spec for section in pane.sections for spec in section.blocks}
+
+
+def view(app: BpdebugApp, name: str) -> BlockSpec:
+    """The drawn operand `name`."""
+    return blocks(app)[name]
+
+
+def heading(app: BpdebugApp) -> str:
+    """The centre's first line: the shown phase and the selected value."""
+    return str(app.screen.query_one("#equation-head", Static).render()).splitlines()[0]
 
 
 def jump(app: BpdebugApp, step: int, layer: int | None = None, j: int = 0, k: int = 0) -> None:
-    """Set up a test's starting point without keys (each key costs a redraw): step, selection."""
+    """Set up a test's starting point without keys (each key costs a redraw): step, selection,
+    at the step's update phase (every quantity computed)."""
     d = app.debugger
     d.goto(step)
+    d.phase_index = len(d.phases) - 1
     d.select_layer(d.layer if layer is None else layer)
     d.j, d.k = j, k
     app.main.sync()
@@ -62,51 +75,53 @@ def jump(app: BpdebugApp, step: int, layer: int | None = None, j: int = 0, k: in
 
 
 async def test_s_walks_every_phase_then_the_next_step(tmp_path):
-    """s goes forward 1..L, cost, backward L..1, update, then the next step's forward 1;
-    the selected layer follows the phase, and values not yet computed are placeholders."""
+    """s goes from the batch to forward 1..L, cost, backward L..1, update, then the next
+    step's batch; the centre shows each phase's equation, and what is not computed yet is
+    a placeholder."""
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         d = app.debugger
-        # A new session shows the whole pass of step 0.
-        assert (d.step, d.phase.kind, d.layer) == (0, "update", 2)
+        # A new session opens at step 0's batch, before anything is computed.
+        assert (d.step, d.phase.kind, d.layer) == (0, "input", 1)
+        assert heading(app).startswith("the batch")
+        assert "s: compute z^(1) = W^(1) a^(0) + b^(1)" in status(app)
         seen = []
-        for _ in range(7):
+        for _ in range(8):
             await pilot.press("s")  # one phase forward
-            panes = matrix_panes(d)
-            computed = {name for name, pane in panes.items() if pane.values is not None}
-            seen.append((d.step, d.phase.kind, d.phase.layer, d.layer, computed))
-        everything = {"W", "z", "a", "delta", "dW", "db"}
+            seen.append((d.step, d.phase.kind, d.phase.layer, d.layer, heading(app).split("  ")[0]))
         assert seen == [
-            (1, "forward", 1, 1, {"W", "z", "a"}),
-            (1, "forward", 2, 2, {"W", "z", "a"}),
-            (1, "cost", 2, 2, {"W", "z", "a"}),
-            (1, "backward", 2, 2, everything),
-            (1, "backward", 1, 1, everything),
-            (1, "update", 0, 1, everything),
-            (2, "forward", 1, 1, {"W", "z", "a"}),
+            (0, "forward", 1, 1, "forward, layer 1"),
+            (0, "forward", 2, 2, "forward, layer 2"),
+            (0, "cost", 2, 2, "cost"),
+            (0, "backward", 2, 2, "backward, layer 2"),
+            (0, "backward", 1, 1, "backward, layer 1"),
+            (0, "update", 0, 1, "update, layer 1"),
+            (1, "input", 0, 1, "the batch"),
+            (1, "forward", 1, 1, "forward, layer 1"),
         ]
-        # The widgets get the same placeholders at forward layer 1.
-        assert view(app, "delta").values is None
-        assert view(app, "delta").placeholder == "not yet: backward pass (s)"
-        assert view(app, "z").values is not None
-        assert "cost …" in status(app)
-        await pilot.press("tab")  # layer 2: its forward pass has not run yet either
+        assert np.array_equal(view(app, "z").values, d.trace.z[1])
+        assert "C …" in status(app)
+        await pilot.press("tab")  # layer 2: its forward pass has not run yet
+        assert heading(app).startswith("forward, layer 2")
         assert view(app, "z").values is None
-        assert view(app, "W").values is not None
+        assert view(app, "z").placeholder == "not yet: forward pass (s)"
+        assert np.array_equal(view(app, "W").values, d.params.W[2])
 
 
 async def test_S_steps_back_across_the_step_boundary_and_stops_at_the_start(tmp_path):
-    """S undoes s, crossing into the previous step's update; it is greyed out at step 0 phase 0."""
+    """S undoes s, crossing into the previous step's update; it is greyed out at step 0's batch."""
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         d = app.debugger
-        await pilot.press("s")  # step 1, forward layer 1
-        assert (d.step, d.phase.kind) == (1, "forward")
+        assert app.main.check_action("step_back", ()) is None
+        d.phase_index = len(d.phases) - 1  # step 0's update
+        await pilot.press("s")  # step 1's batch
+        assert (d.step, d.phase.kind) == (1, "input")
         await pilot.press("S")  # back across the boundary: step 0's update
         assert (d.step, d.phase.kind) == (0, "update")
-        for _ in range(5):
-            await pilot.press("S")  # back through backward 1, 2, cost, forward 2, 1
-        assert (d.step, d.phase_index, d.phase.kind, d.phase.layer) == (0, 0, "forward", 1)
+        for _ in range(6):
+            await pilot.press("S")  # back through backward 1, 2, cost, forward 2, 1, the batch
+        assert (d.step, d.phase_index, d.phase.kind) == (0, 0, "input")
         assert app.main.check_action("step_back", ()) is None
         await pilot.press("S")  # greyed out: nothing moves
         assert (d.step, d.phase_index) == (0, 0)
@@ -121,8 +136,8 @@ async def test_n_and_N_move_whole_updates_keeping_the_phase(tmp_path):
         assert app.main.check_action("rewind", ()) is None
         await pilot.press("N")  # greyed out at step 0
         assert d.step == 0
-        await pilot.press("s", "s")  # step 1, forward layer 2
-        await pilot.press("n")  # step 2, still forward layer 2
+        await pilot.press("s", "s")  # step 0, forward layer 2
+        await pilot.press("n", "n")  # step 2, still forward layer 2
         assert (d.step, d.phase.kind, d.phase.layer) == (2, "forward", 2)
         assert app.main.check_action("rewind", ()) is True
         await pilot.press("N")  # step 1, still forward layer 2
@@ -194,7 +209,7 @@ async def test_c_pauses_on_nan_or_inf_and_N_still_works(tmp_path):
         stop = d.step
         assert stop > 0
         assert "NaN" in d.paused or "inf" in d.paused
-        assert f"│ {d.paused}" in status(app)
+        assert status(app).startswith(f" {d.paused} │")
         assert any(severity == "error" and d.paused in text for text, severity in notes)
         await pilot.press("N")  # rewind to the last finite step
         assert d.step == stop - 1
@@ -320,15 +335,16 @@ async def test_tab_inside_the_edit_prompt_does_not_retarget_the_edit(tmp_path):
     """The weight the w prompt names is the weight that changes, whatever keys come between.
 
     tab/shift+tab are priority bindings of the app, so they reach it even
-    under a dialog: unless refused there, the prompt says w_00^(2), tab
+    under a dialog: unless refused there, the prompt says w_{0,0}^(2), tab
     moves the selection to layer 1, and enter writes the value into W^(1).
     """
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         d = app.debugger
-        await pilot.press("w")  # edit w_00^(2)
+        jump(app, 0, layer=2)
+        await pilot.press("w")  # edit w_{0,0}^(2)
         title = str(app.screen.query_one(".dialog-title", Label).render())
-        assert "w_00^(2)" in title
+        assert "w_{0,0}^(2)" in title
         await pilot.press("tab")  # inside the dialog: should not touch the layer
         await pilot.press(*"0.75", "enter")  # the new value
         assert d.params.W[2][0, 0] == 0.75
@@ -347,7 +363,7 @@ async def test_tab_inside_the_breakpoints_dialog_reaches_the_list(tmp_path):
         await pilot.press("b")  # open the dialog
         await pilot.press(*"step 5", "enter")  # add a breakpoint
         await pilot.press("tab")  # to the list
-        assert app.debugger.layer == 2
+        assert app.debugger.layer == 1  # the layer behind did not move
         assert isinstance(app.focused, OptionList)
         await pilot.press("down")  # highlight the breakpoint
         await pilot.press("delete")  # remove it
@@ -402,14 +418,21 @@ async def test_y_copies_the_selected_matrix_as_an_exact_numpy_literal(tmp_path):
     notes = record_notifications(app)
     async with app.run_test(size=WIDE) as pilot:
         d = app.debugger
-        jump(app, 2, layer=1)
+        jump(app, 2, layer=1)  # the update phase: its first matrix is dC/dW^(1)
         await pilot.press("y")  # copy
         copied = eval(app.clipboard, {"np": np})
         assert copied.shape == (2, 2)
         assert np.array_equal(copied, d.trace.dW[1])
-        await pilot.press("s")  # step 3, forward layer 1: dC/dW is not computed yet
-        await pilot.press("y")  # nothing to copy
-        assert eval(app.clipboard, {"np": np}).shape == (2, 2)
+        await pilot.press("S", "S", "S", "S", "S")  # step 2, forward layer 1
+        app.main.pane = "dW"  # a pane of another phase: shown as not yet computed
+        d.select_layer(1)
+        await pilot.press("tab", "shift+tab")  # layer 2 and back: forward 1's operands
+        assert app.main.pane == "dW"
+        await pilot.press("y")  # copies the phase's result instead: z^(1)
+        assert np.array_equal(eval(app.clipboard, {"np": np}), d.trace.z[1])
+        d.goto(0)
+        await pilot.press("d")  # diff at step 0: nothing to compare with, nothing to copy
+        await pilot.press("y")
         assert any(s == "warning" and "not computed yet" in t for t, s in notes)
 
 
@@ -438,6 +461,7 @@ async def test_d_shows_the_change_since_the_step_before_or_the_mark(tmp_path):
     want = fresh_timeline()
     W = [np.array(want.state_at(s).params.W[2]) for s in range(4)]
     async with app.run_test(size=WIDE) as pilot:
+        jump(app, 0, layer=2)  # the update phase of layer 2: W^(2) is an operand
         await pilot.press("d")  # diff on, at step 0: nothing to compare with
         assert app.main.diff
         assert view(app, "W").values is None
@@ -458,6 +482,7 @@ async def test_arrows_select_the_weight_and_tab_the_layer(tmp_path):
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         d = app.debugger
+        jump(app, 0, layer=2)  # the update phase: W and dC/dW of the selected layer
         assert (d.layer, d.j, d.k) == (2, 0, 0)
         await pilot.press("tab")  # layer 2 -> 1 (wraps)
         assert d.layer == 1
@@ -476,37 +501,40 @@ async def test_arrows_select_the_weight_and_tab_the_layer(tmp_path):
 
 
 async def test_x_and_X_cycle_the_example(tmp_path):
-    """x cycles batch -> 0 -> 1 -> ..., X the other way (batch -> 3); z/a/delta show one column."""
+    """x cycles batch -> 0 -> 1 -> ..., X the other way (batch -> 3); the example's column
+    is selected in every batch-shaped matrix, and the header shows its value in full."""
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         d = app.debugger
-        jump(app, 0, layer=1)  # z, a, delta of layer 1 are 2x4
+        await pilot.press("s")  # forward layer 1: z, a are 2x4
         assert view(app, "z").values.shape == (2, 4)
+        assert view(app, "z").selected == (0, None)
         await pilot.press("x")  # example 0
         assert d.example == 0
         await pilot.press("x")  # example 1
         assert d.example == 1
-        for name in ("z", "a", "delta"):
-            assert np.array_equal(view(app, name).values, getattr(d.trace, name)[1][:, 1:2])
-            assert "example 1" in view(app, name).note
-        assert view(app, "W").values.shape == (2, 2)
+        for name in ("z", "a", "a_prev"):
+            assert view(app, name).selected[1] == 1
+        assert view(app, "W").selected == (0, 0)
+        assert f"z^(1)[0,1] = {float(d.trace.z[1][0, 1])!r}" in heading(app)
         await pilot.press("X", "X")  # back through example 0 to the batch
         assert d.example is None
-        assert view(app, "z").values.shape == (2, 4)
         await pilot.press("X")  # wraps to the last example
         assert d.example == 3
 
 
-async def test_h_toggles_the_heatmap_and_l_the_log_scale(tmp_path):
-    """h switches every matrix between numbers and a heatmap; l plots log10 C instead of C."""
+async def test_h_cycles_the_matrix_mode_and_l_the_log_scale(tmp_path):
+    """h: auto (big matrices as heatmaps) -> numbers -> heatmap -> auto; l plots C on a log axis."""
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
-        await pilot.press("h")  # heatmap on
-        assert app.main.heatmap
-        assert all(v.heatmap for v in app.screen.query(MatrixView))
-        await pilot.press("h")  # numbers again
-        assert not app.main.heatmap
-        assert not any(v.heatmap for v in app.screen.query(MatrixView))
+        assert app.main.matrix_mode == "auto"
+        assert not any(b.heatmap for b in blocks(app).values())  # xor is small
+        await pilot.press("h")  # numbers
+        assert app.main.matrix_mode == "numbers"
+        await pilot.press("h")  # heatmaps
+        assert all(b.heatmap for b in blocks(app).values())
+        await pilot.press("h")  # auto again
+        assert app.main.matrix_mode == "auto"
         jump(app, 2)  # three costs to plot
         await pilot.pause()
         plot = app.screen.query_one("#cost", CostPlot)
@@ -520,22 +548,33 @@ async def test_h_toggles_the_heatmap_and_l_the_log_scale(tmp_path):
         assert plot.drawn_y == pytest.approx(costs)
 
 
+async def test_a_big_matrix_opens_as_a_heatmap_with_numbers_one_key_away(tmp_path):
+    """wide's W^(1) (128x784) is a heatmap in auto mode; h shows numbers around the selection."""
+    app = xor_app(tmp_path, SCENARIOS / "wide.toml")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.press("s")  # forward layer 1
+        assert blocks(app)["W"].heatmap
+        assert not blocks(app)["b"].heatmap
+        await pilot.press("h")  # numbers everywhere
+        assert not blocks(app)["W"].heatmap
+
+
 async def test_v_cycles_the_selected_pane_and_y_copies_it(tmp_path):
-    """v moves the selection dW -> db -> W; the selected view is marked and y copies it."""
+    """v moves the mark through the shown operands; the marked block is drawn marked and y
+    copies it."""
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
-        assert app.main.pane == "dW"
-        await pilot.press("v")  # db
-        assert app.main.pane == "db"
+        await pilot.press("s")  # forward layer 1: z, W, a^(0), b, a
+        assert [k for k, b in blocks(app).items() if b.marked] == ["z"]
+        keys = []
+        for _ in range(5):
+            await pilot.press("v")  # the next operand
+            keys.append(app.main.pane)
+        assert keys == ["W", "a_prev", "b", "a", "z"]
         await pilot.press("v")  # W
-        assert app.main.pane == "W"
-        marked = [v.id for v in app.screen.query(MatrixView) if v.has_class("-selected-pane")]
-        assert marked == ["m-W"]
-        await pilot.press("y")  # copy W^(2)
-        assert np.array_equal(eval(app.clipboard, {"np": np}), app.debugger.params.W[2])
-        for _ in range(4):
-            await pilot.press("v")  # z, a, delta, dW
-        assert app.main.pane == "dW"
+        assert [k for k, b in blocks(app).items() if b.marked] == ["W"]
+        await pilot.press("y")  # copy W^(1)
+        assert np.array_equal(eval(app.clipboard, {"np": np}), app.debugger.params.W[1])
 
 
 # --- help, palette, quit ------------------------------------------------------------
@@ -591,7 +630,7 @@ async def test_80x24_uses_tabs_and_160x50_does_not(tmp_path):
         await pilot.pause()
         assert len(app.screen.query(TabbedContent)) == 1
         await pilot.press("n")  # the tabbed panes are drawn too
-        assert "step 1" in status(app)
+        assert app.debugger.step == 1
         assert view(app, "W").values is not None
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
@@ -620,8 +659,8 @@ async def test_resizing_below_40x12_says_too_small_and_recovers(tmp_path):
         await pilot.pause()
         assert not app.screen.query("#too-small")
         assert len(app.screen.query(TabbedContent)) == 0
-        assert "step 1" in status(app)
-        assert np.array_equal(view(app, "W").values, app.debugger.params.W[2])
+        assert app.debugger.step == 1
+        assert np.array_equal(view(app, "W").values, app.debugger.params.W[1])
 
 
 # --- reopening a snapshot -----------------------------------------------------------
@@ -650,8 +689,8 @@ async def test_an_edited_snapshot_reopens_as_a_branch(tmp_path):
     """w then e at step 7; reopening that JSON shows the edited weight, branched at step 7."""
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
-        jump(app, 7)
-        await pilot.press("w", *"0.75", "enter")  # w_00^(2) = 0.75
+        jump(app, 7, layer=2)
+        await pilot.press("w", *"0.75", "enter")  # w_{0,0}^(2) = 0.75
         await pilot.press("e")  # export
         json_path = app.exported[0]
     reopened = build_app(str(json_path), export_dir=tmp_path / "exports")

@@ -16,6 +16,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from bpdebug.debugger import Debugger
 from bpdebug.tui import build_app
 from bpdebug.tui.app import BpdebugApp
 
@@ -42,6 +43,14 @@ def xor_app(tmp_path: Path, scenario: Path = XOR, keep_breakpoints: bool = False
     if not keep_breakpoints:
         app.debugger.breakpoints.clear()
     return app
+
+
+def whole_pass(d: Debugger) -> Debugger:
+    """`d` moved to its step's update phase (everything computed), the output layer selected."""
+    while d.phase.kind != "update":
+        d.step_into()
+    d.select_layer(d.depth)
+    return d
 
 
 def divergent_scenario(tmp_path: Path) -> Path:

@@ -23,9 +23,23 @@ def build_app(arg: str, export_dir: Path = Path("exports")) -> BpdebugApp:
 
     timeline, reopening = open_timeline(arg)
     debugger = Debugger(timeline, timeline.scenario.breakpoints)
-    app = BpdebugApp(debugger, export_dir, title=str(timeline.scenario.path))
+    app = BpdebugApp(debugger, export_dir, title=source_name(timeline.scenario.path, reopening))
     app.reopening = reopening
     return app
+
+
+def source_name(path: Path | str, reopening: object | None = None) -> str:
+    """How the header names what was opened: a bundled scenario by its short name
+    (``xor``), a snapshot by its file name, any other scenario by its file name."""
+    from bpdebug.scenario.bundled import bundled_dir
+
+    if reopening is not None:
+        return Path(reopening.path).name  # type: ignore[attr-defined]
+    path = Path(path)
+    folder = bundled_dir()
+    if folder is not None and path.resolve().parent == folder.resolve():
+        return path.stem
+    return path.name
 
 
 def run_app(arg: str, export_dir: Path = Path("exports")) -> int:

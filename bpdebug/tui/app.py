@@ -25,7 +25,6 @@ from bpdebug.tui.dialogs import BreakpointsScreen
 from bpdebug.tui.keys import KEYS
 from bpdebug.tui.main import MIN_SIZE as MIN_SIZE
 from bpdebug.tui.main import NARROW_HEIGHT as NARROW_HEIGHT
-from bpdebug.tui.main import NARROW_WIDTH as NARROW_WIDTH
 from bpdebug.tui.main import MainScreen as MainScreen
 from bpdebug.tui.signals import catch_ending_signals, exit_status
 

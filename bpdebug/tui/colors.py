@@ -96,15 +96,20 @@ def half_block_style(upper: int, lower: int | None) -> Style:
     )
 
 
-def legend() -> Text:
-    """A one-line key to the scale: "-max ███ 0 ███ +max  NaN  inf"."""
-    text = Text("-max ")
+def legend(scale: float | None = None) -> Text:
+    """A one-line key to the scale: "-0.5 ▇▇▇▇▇ 0 ▇▇▇▇▇ 0.5  NaN  inf" (-max/+max with no scale).
+
+    The blocks are the cell colours (as foreground), so the key reads the
+    same as the cells in any colour system.
+    """
+    low, high = ("-max", "+max") if scale is None else (f"{-scale:.3g}", f"{scale:.3g}")
+    text = Text(f"{low} ")
     for i in range(STEPS):
-        text.append("█", Style(color=BACKGROUNDS[i]))
+        text.append("▇", Style(color=BACKGROUNDS[i]))
     text.append(" 0 ", Style(color="#ffffff", bgcolor=BACKGROUNDS[STEPS]))
     for i in range(STEPS + 1, 2 * STEPS + 1):
-        text.append("█", Style(color=BACKGROUNDS[i]))
-    text.append(" +max  ")
+        text.append("▇", Style(color=BACKGROUNDS[i]))
+    text.append(f" {high}  ")
     text.append("NaN", STYLES[NAN_INDEX])
     text.append(" ")
     text.append("inf", STYLES[INF_INDEX])

@@ -88,7 +88,7 @@ def chain_text(debugger: Debugger) -> Text:
     """
     l, j, k = debugger.layer, debugger.j, debugger.k
     text = Text()
-    text.append(f"chain rule for w_{j}{k}{sup(l)}", style="bold")
+    text.append(f"chain rule for w_{{{j},{k}}}{sup(l)}", style="bold")
     text.append(f"  (unit {j} of layer {l}, from unit {k} of layer {l - 1})\n")
     if not debugger.known("delta", l):
         text.append(
@@ -106,7 +106,7 @@ def chain_text(debugger: Debugger) -> Text:
     dC_da_name = (
         LOSS_GRADIENT[net.loss].format(j=j, l=l)
         if l == debugger.depth
-        else f"Σ_q w_q{j}{sup(l + 1)} δ_q{sup(l + 1)}"
+        else f"Σ_q w_{{q,{j}}}{sup(l + 1)} δ_q{sup(l + 1)}"
     )
     if rule.da_dz is None:
         text.append(
@@ -120,7 +120,7 @@ def chain_text(debugger: Debugger) -> Text:
     text.append(fmt(rule.product), style="bold")
     text.append("\n")
     if rule.paths:
-        terms = [f"{fmt(p.weight)}·{factor(p.delta)}" for p in rule.paths[:MAX_PATHS]]
+        terms = [f"{factor(p.weight)}·{factor(p.delta)}" for p in rule.paths[:MAX_PATHS]]
         more = f" + … ({len(rule.paths)} paths)" if len(rule.paths) > MAX_PATHS else ""
         text.append(f"dC0/da_{j}{sup(l)} = Σ over layer {l + 1}: ")
         text.append(" + ".join(terms) + more + f" = {fmt(rule.dC_da)}\n")
@@ -133,7 +133,7 @@ def chain_text(debugger: Debugger) -> Text:
             " which has rounded; the factors here come from z\n",
             style="yellow",
         )
-    text.append(f"batch mean dC/dw_{j}{k}{sup(l)} = ")
+    text.append(f"batch mean dC/dw_{{{j},{k}}}{sup(l)} = ")
     text.append(fmt(rule.batch_mean), style="bold")
     examples = "1 example" if m == 1 else f"{m} examples"
     text.append(f"  (mean of {examples} = dW{sup(l)}[{j},{k}])")
@@ -243,7 +243,7 @@ def update_text(debugger: Debugger) -> Text:
     l, j, k = debugger.layer, debugger.j, debugger.k
     rule: UpdateRule = update_rule_at(debugger.timeline, l, j, k)
     text = Text()
-    text.append(f"update {rule.step} → {rule.step + 1} of w_{j}{k}{sup(l)}", style="bold")
+    text.append(f"update {rule.step} → {rule.step + 1} of w_{{{j},{k}}}{sup(l)}", style="bold")
     text.append(f"  ({rule.summary})\n")
     text.append_text(equation_text(rule.gradient))
     for equation in rule.equations:
@@ -252,7 +252,7 @@ def update_text(debugger: Debugger) -> Text:
         text.append_text(equation_text(equation, adding_up(equation) if last else None))
     if rule.edited is not None:
         text.append(
-            f"\nthen w_{j}{k}{sup(l)} was set by hand to {fmt(rule.edited)} at step"
+            f"\nthen w_{{{j},{k}}}{sup(l)} was set by hand to {fmt(rule.edited)} at step"
             f" {rule.step + 1}",
             style="yellow",
         )

@@ -25,12 +25,11 @@ from bpdebug.tui.dialogs import (
     PromptScreen,
     TextScreen,
 )
-from bpdebug.tui.panes import matrix_panes, numpy_literal
+from bpdebug.tui.panes import MODES, centre, numpy_literal
 from bpdebug.tui.session import MIN_SIZE as MIN_SIZE
 from bpdebug.tui.session import NARROW_HEIGHT as NARROW_HEIGHT
-from bpdebug.tui.session import NARROW_WIDTH as NARROW_WIDTH
 from bpdebug.tui.session import SessionScreen
-from bpdebug.tui.view import PANES, progress_text
+from bpdebug.tui.view import progress_text
 
 T = TypeVar("T")
 
@@ -154,12 +153,18 @@ class MainScreen(SessionScreen):
         self.sync()
 
     def action_next_pane(self) -> None:
-        """v: select the next matrix pane."""
-        self.pane = PANES[(PANES.index(self.pane) + 1) % len(PANES)]
+        """v: select the next matrix of the shown equations (one not computed yet is skipped)."""
+        with self.debugger_lock:
+            shown = centre(self.debugger, self.pane)
+        keys = [key for key, operand in shown.operands.items() if operand.values is not None]
+        if keys:
+            at = keys.index(shown.pane) if shown.pane in keys else -1
+            self.pane = keys[(at + 1) % len(keys)]
 
     def action_heatmap(self) -> None:
-        """h: numbers or heatmap."""
-        self.heatmap = not self.heatmap
+        """h: matrices auto (big ones as heatmaps), all as numbers, all as heatmaps."""
+        self.matrix_mode = MODES[(MODES.index(self.matrix_mode) + 1) % len(MODES)]
+        self.notify(f"matrices: {self.matrix_mode}", timeout=2)
 
     def action_diff(self) -> None:
         """d: show the change since the step before (or the marked step)."""
@@ -194,9 +199,11 @@ class MainScreen(SessionScreen):
     def action_copy(self) -> None:
         """y: copy the selected matrix as a NumPy literal (OSC 52 works over SSH)."""
         with self.debugger_lock:
-            pane = matrix_panes(self.debugger, diff=self.diff)[self.pane]
-        if pane.values is None:
-            self.notify(f"{pane.title} is not computed yet", severity="warning")
+            shown = centre(self.debugger, self.pane, diff=self.diff)
+        pane = shown.operands.get(shown.pane)
+        if pane is None or pane.values is None:
+            title = pane.title if pane is not None else "the matrix"
+            self.notify(f"{title} is not computed yet", severity="warning")
             return
         self.app.copy_to_clipboard(numpy_literal(pane.values))
         self.notify(f"copied {pane.title} ({'x'.join(map(str, pane.values.shape))})")
@@ -206,7 +213,7 @@ class MainScreen(SessionScreen):
         debugger = self.debugger
         l, j, k, step = debugger.layer, debugger.j, debugger.k, debugger.step
         current = float(debugger.params.W[l][j, k])
-        name = f"w_{j}{k}^({l})"
+        name = f"w_{{{j},{k}}}^({l})"
 
         def answered(answer: str | None) -> None:
             if answer is None:

@@ -7,93 +7,128 @@ them down to the widgets.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from rich.text import Text
 
 from bpdebug.debugger import Debugger
-from bpdebug.engine import Params, Trace
+from bpdebug.operands import Operand, PhaseEquation, phase_equation
+from bpdebug.tui import colors
+from bpdebug.tui.widgets.equation import BlockSpec, Section
+from bpdebug.tui.widgets.matrix import HEATMAP_CELLS
+
+
+MODES = ("auto", "numbers", "heatmap")
+"""How matrices are drawn (`h` cycles): big ones as heatmaps, all as numbers, all as heatmaps."""
 
 
 @dataclass(frozen=True)
-class MatrixPane:
-    """One matrix pane: a title in the seeds' notation and its values (or why not)."""
+class Centre:
+    """What the centre pane shows: the equation, its operands as blocks, and lines above."""
 
-    title: str
-    values: np.ndarray | None
-    placeholder: str = ""
-    selected: tuple[int, int] | None = None
-    note: str = ""
-
-
-TITLES = {
-    "W": "W^({l})",
-    "z": "z^({l})",
-    "a": "a^({l})",
-    "delta": "delta^({l})",
-    "dW": "dC/dW^({l})",
-    "db": "dC/db^({l})",
-}
-"""Pane titles by quantity, in the notation of the seeds."""
+    equation: PhaseEquation
+    header: list[Text]
+    sections: list[Section]
+    operands: dict[str, Operand]
+    """The operands as drawn (differences in diff mode), by key."""
+    pane: str
+    """The marked operand's key (what `y` copies)."""
 
 
-def matrix_panes(debugger: Debugger, diff: bool = False) -> dict[str, MatrixPane]:
-    """The six panes of the selected layer: W, z, a, delta, dC/dW, dC/db.
+def centre(debugger: Debugger, pane: str, mode: str = "auto", diff: bool = False) -> Centre:
+    """The shown phase's equations with every operand, the selection and the pane marked.
 
-    With an example selected, z, a and delta show its column only. With
-    `diff`, every pane shows its change since the reference step (the
-    marked step, or the step before).
+    With `diff`, every operand shows its change since the reference step
+    (the marked step, or the step before), computed the same way there.
     """
-    l, j, k, i = debugger.layer, debugger.j, debugger.k, debugger.example
-    current = _quantities(debugger.params, debugger.trace, l)
-    reference: dict[str, np.ndarray] = {}
-    ref_step = debugger.reference_step() if diff else None
-    if ref_step is not None:
-        state, ref = debugger.timeline.peek(ref_step)
-        reference = _quantities(state.params, ref, l)
-    panes: dict[str, MatrixPane] = {}
-    for name, values in current.items():
-        title = TITLES[name].format(l=l)
-        quantity = "z" if name in ("W", "z", "a") else name
-        if name != "W" and not debugger.known(quantity if name != "a" else "a", l):
-            where = "forward" if name in ("z", "a") else "backward"
-            panes[name] = MatrixPane(title, None, placeholder=f"not yet: {where} pass (s)")
-            continue
-        note = ""
-        shown = values
-        if diff:
-            if ref_step is None:
-                panes[name] = MatrixPane(title, None, placeholder="no earlier step to compare")
-                continue
-            before = reference[name]
-            if before.shape != values.shape:
-                panes[name] = MatrixPane(
-                    title, None, placeholder=f"step {ref_step}'s batch has another shape"
+    equation = phase_equation(debugger)
+    operands = dict(equation.operands)
+    note = ""
+    if diff:
+        operands, note = _differences(debugger, operands)
+    with_values = [key for key, operand in operands.items() if operand.values is not None]
+    if pane not in with_values:
+        pane = with_values[0] if with_values else next(iter(operands), "")
+    select = {"j": debugger.j, "k": debugger.k, "ex": debugger.example, "one": 0}
+    sections = []
+    for line in equation.lines:
+        blocks = []
+        for original in line.operands:
+            operand = operands[original.key]
+            values = operand.values
+            heatmap = mode == "heatmap" or (
+                mode == "auto" and values is not None and values.size > HEATMAP_CELLS
+            )
+            row, col = select.get(operand.rows), select.get(operand.cols)
+            if operand.rows == "one":
+                row = 0 if col is not None else None
+            blocks.append(
+                BlockSpec(
+                    operand.key,
+                    operand.title,
+                    values,
+                    operand.placeholder,
+                    (row, col),
+                    heatmap,
+                    operand.key == pane,
+                    note,
                 )
-                continue
-            shown = values - before
-            title = f"Δ{title}"
-            note = f"vs step {ref_step}"
-        selected: tuple[int, int] | None = (j, k) if name in ("W", "dW") else (j, 0)
-        if name in ("z", "a", "delta") and i is not None:
-            shown = shown[:, i : i + 1]
-            note = f"example {i}" + (f", {note}" if note else "")
-        elif name in ("z", "a", "delta"):
-            selected = None
-        panes[name] = MatrixPane(title, shown, selected=selected, note=note)
-    return panes
+            )
+        sections.append(Section(line.formula, tuple(blocks), line.note))
+    header = [
+        Text.assemble(_heading(equation), "  ", _selected_value(operands.get(pane), select)),
+        Text.assemble(colors.legend(), ("  (per matrix)  [ ] selected  ▶ copied by y", "dim")),
+    ]
+    return Centre(equation, header, sections, operands, pane)
 
 
-def _quantities(params: Params, trace: Trace, l: int) -> dict[str, np.ndarray]:
-    """Layer l's six pane quantities, by pane name."""
-    return {
-        "W": params.W[l],
-        "z": trace.z[l],
-        "a": trace.a[l],
-        "delta": trace.delta[l],
-        "dW": trace.dW[l],
-        "db": trace.db[l],
-    }
+def _heading(equation: PhaseEquation) -> Text:
+    return Text(equation.heading, style="bold underline")
+
+
+def _selected_value(operand: Operand | None, select: dict[str, int | None]) -> Text:
+    """The selected cell of the marked operand in full precision (repr: it reads back exactly)."""
+    if operand is None or operand.values is None:
+        return Text("")
+    row, col = select.get(operand.rows), select.get(operand.cols)
+    if operand.rows == "one":
+        row = 0
+    if operand.cols == "one":
+        col = 0
+    if row is None or col is None:
+        axis = "row" if row is not None else "column"
+        index = row if row is not None else col
+        if index is None:
+            return Text(f"{operand.title}: select a cell (↑↓ ←→, x picks an example)", style="dim")
+        return Text(f"{operand.title}: {axis} {index} selected; x picks an example", style="dim")
+    value = float(operand.values[row, col])
+    where = f"[{row}]" if operand.cols == "one" else f"[{row},{col}]"
+    return Text.assemble((f"{operand.title}{where} = ", "bold"), repr(value))
+
+
+def _differences(debugger: Debugger, operands: dict[str, Operand]) -> tuple[dict[str, Operand], str]:
+    """Each operand minus the same operand at the reference step (or why not)."""
+    ref_step = debugger.reference_step()
+    if ref_step is None:
+        return {
+            key: replace(o, values=None, placeholder="no earlier step to compare")
+            for key, o in operands.items()
+        }, ""
+    state, trace = debugger.timeline.peek(ref_step)
+    before = phase_equation(debugger, state, trace).operands
+    out = {}
+    for key, operand in operands.items():
+        ref = before.get(key)
+        if operand.values is None:
+            out[key] = operand
+        elif ref is None or ref.values is None or ref.values.shape != operand.values.shape:
+            out[key] = replace(operand, values=None,
+                               placeholder=f"step {ref_step}'s batch has another shape")
+        else:
+            out[key] = replace(operand, title=f"Δ{operand.title}",
+                               values=operand.values - ref.values)
+    return out, f"vs step {ref_step}"
 
 
 def boundary_data(

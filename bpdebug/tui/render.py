@@ -11,7 +11,7 @@ import math
 from rich.text import Text
 
 from bpdebug.debugger import Debugger
-from bpdebug.update_rule import rule_summary
+from bpdebug.operands import next_hint
 
 
 def fmt(x: float, width: int = 0) -> str:
@@ -47,6 +47,8 @@ def network_text(debugger: Debugger) -> Text:
         marker = "  "
         if phase.kind in ("forward", "backward") and phase.layer == l:
             marker = "▶ " if phase.kind == "forward" else "◀ "
+        elif phase.kind == "input" and l == 0:
+            marker = "▶ "
         line = f"{marker}{l} {name:<{name_width}} {units:>{unit_width}}"
         style = "reverse bold" if l == debugger.layer else ""
         text.append(line, style=style)
@@ -58,6 +60,27 @@ def network_text(debugger: Debugger) -> Text:
     return text
 
 
+def network_line(debugger: Debugger) -> Text:
+    """The network on one line for narrow screens: ``0 input 2 │ ▶1 sigmoid 2 │ … │ C loss``."""
+    net = debugger.timeline.scenario.network
+    phase = debugger.phase
+    text = Text()
+    for l, units in enumerate(net.layers):
+        name = "input" if l == 0 else net.activation_of(l)
+        marker = ""
+        if phase.kind in ("forward", "backward") and phase.layer == l:
+            marker = "▶" if phase.kind == "forward" else "◀"
+        elif phase.kind == "input" and l == 0:
+            marker = "▶"
+        text.append(f"{marker}{l} {name} {units}", style="reverse bold" if l == debugger.layer else "")
+        text.append(" │ ", style="dim")
+    text.append(("▶" if phase.kind == "cost" else "") + f"C {net.loss}")
+    if phase.kind == "update":
+        text.append(" │ ▶update", style="bold")
+    text.append(f"   {example_text(debugger)}", style="dim")
+    return text
+
+
 def example_text(debugger: Debugger) -> str:
     """The example selector's state: ``example: all (4)`` or ``example: 2 of 4``."""
     m = debugger.trace.batch_size
@@ -66,41 +89,68 @@ def example_text(debugger: Debugger) -> str:
     return f"example: {debugger.example} of {m}"
 
 
-def status_text(debugger: Debugger, running: bool, busy: str = "") -> Text:
-    """The status line: step, what runs or why it stopped, cost, |grad|, lr, epoch, phase.
+def title_text(debugger: Debugger, source: str, width: int) -> Text:
+    """The header: where we are (step, epoch, phase) and what runs (the optimizer, lr).
 
-    What a person must not miss comes first, so a narrow terminal cuts
-    only the end.
+    It shortens instead of being cut: the file name, then the optimizer,
+    then the epoch, then the program's name give way; the step and the
+    phase always stay.
     """
     timeline = debugger.timeline
-    text = Text(f" step {debugger.step}")
+    scenario = timeline.scenario
+    trainer = timeline.trainer
+    where = f"step {debugger.step}"
+    epoch = f"epoch {timeline.epoch}"
+    phase = debugger.phase.describe()
+    optimizer = f"{trainer.optimizer.name} · lr {scenario.training.learning_rate:g}"
+    layouts = (
+        (f" bpdebug  {scenario.name}  {source}", f"{where} · {epoch} · {phase}", optimizer),
+        (f" bpdebug  {scenario.name}", f"{where} · {epoch} · {phase}", optimizer),
+        (f" bpdebug  {scenario.name}", f"{where} · {epoch} · {phase}", ""),
+        (f" {scenario.name}", f"{where} · {epoch} · {phase}", ""),
+        ("", f" {where} · {phase}", ""),
+    )
+    for left, middle, right in layouts:
+        text = f"{left}    {middle}" if left else middle
+        room = width - len(text) - 1
+        if right and room >= len(right) + 2:
+            return Text(text + " " * (room - len(right)) + right + " ")
+        if not right and len(text) <= width:
+            return Text(text)
+    return Text(layouts[-1][1])
+
+
+def status_text(debugger: Debugger, running: bool, busy: str = "") -> Text:
+    """The status line: what runs or why it stopped, what `s` computes next, cost, |grad|.
+
+    What a person must not miss comes first, so a narrow terminal cuts
+    only the end. The step and the phase are the header's, not repeated.
+    """
+    timeline = debugger.timeline
+    text = Text(" ")
     if busy:
-        text.append(f" │ {busy}", style="bold green")
+        text.append(f"{busy} │ ", style="bold green")
     elif running:
-        text.append(" │ running (c pauses)", style="bold green")
+        text.append("running (c pauses) │ ", style="bold green")
     elif debugger.paused:
         bad = "NaN" in debugger.paused or "inf" in debugger.paused
-        text.append(f" │ {debugger.paused}", style="bold red" if bad else "bold yellow")
+        text.append(f"{debugger.paused} │ ", style="bold red" if bad else "bold yellow")
     edits = timeline.edits
     if edits:
         steps = sorted({e.step for e in edits})
         where = ", ".join(map(str, steps[:3])) + (", …" if len(steps) > 3 else "")
-        text.append(f" │ edited at step {where}", style="bold magenta")
+        text.append(f"edited at step {where} │ ", style="bold magenta")
     elif timeline.branched_at is not None:
-        text.append(f" │ branched at step {timeline.branched_at}", style="bold magenta")
+        text.append(f"branched at step {timeline.branched_at} │ ", style="bold magenta")
     if busy:
         return text
+    if not running:
+        text.append(next_hint(debugger), style="bold")
+        text.append(" │ ")
     trace = debugger.trace
     parts = [
-        f"cost {fmt(trace.cost)}" if debugger.known("cost", 0) else "cost …",
+        f"C {fmt(trace.cost)}" if debugger.known("cost", 0) else "C …",
         f"|grad| {fmt(trace.total_grad_norm())}" if debugger.known("db", 1) else "|grad| …",
-        f"lr {timeline.scenario.training.learning_rate:g}",
-        f"epoch {timeline.epoch}",
-        debugger.phase.describe(),
     ]
-    if debugger.phase.kind == "update":
-        trainer = timeline.trainer
-        rule = rule_summary(trainer.optimizer, trainer.network.l1, trainer.network.l2)
-        parts[-1] = f"update {rule}"
-    text.append(" │ " + " │ ".join(parts))
+    text.append(" │ ".join(parts))
     return text

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -35,17 +35,21 @@ from textual.worker import get_current_worker
 from bpdebug.debugger import Debugger
 from bpdebug.timeline import Progress
 from bpdebug.tui.keys import TIME, bindings
-from bpdebug.tui.view import PANES, SLOW, View, draw, progress_text
+from bpdebug.tui.render import network_text
+from bpdebug.tui.view import SLOW, View, draw, progress_text
 from bpdebug.tui.widgets.boundary import DecisionBoundary
 from bpdebug.tui.widgets.costplot import CostPlot
-from bpdebug.tui.widgets.matrix import MatrixView
+from bpdebug.tui.widgets.equation import EquationView
 
 if TYPE_CHECKING:
     from bpdebug.tui.app import BpdebugApp
 
-NARROW_WIDTH = 120
-"""Below this many columns (or NARROW_HEIGHT rows) the panes become tabs."""
+CENTRE_WIDTH = 76
+"""Columns the centre needs beside the two other columns: a forward equation's blocks."""
+RIGHT_WIDTH = 40
+"""Columns the right column (cost, health, boundary) needs to read."""
 NARROW_HEIGHT = 34
+"""Below this many rows the panes become tabs (so does a width without room for all three)."""
 MIN_SIZE = (40, 12)
 """Below this the screen says it is too small instead of drawing panes."""
 FRAME_INTERVAL = 1 / 15
@@ -71,10 +75,10 @@ class SessionScreen(Screen[None]):
     """Where the session stands; the panes redraw from it."""
     running: reactive[bool] = reactive(False, bindings=True, repaint=False)
     """Training runs in a worker (`c`)."""
-    pane: reactive[str] = reactive("dW", init=False, repaint=False)
-    """The selected matrix pane (what `y` copies)."""
-    heatmap: reactive[bool] = reactive(False, init=False, repaint=False)
-    """Matrices as half-block heatmaps instead of numbers."""
+    pane: reactive[str] = reactive("", init=False, repaint=False)
+    """The selected operand (what `y` copies); empty: the phase's result."""
+    matrix_mode: reactive[str] = reactive("auto", init=False, repaint=False)
+    """How matrices are drawn: "auto" (big ones as heatmaps), "numbers" or "heatmap"."""
     diff: reactive[bool] = reactive(False, init=False, repaint=False)
     """Matrices show their change since the reference step."""
     log_scale: reactive[bool] = reactive(False, init=False, repaint=False)
@@ -116,22 +120,15 @@ class SessionScreen(Screen[None]):
             )
             return
         yield Static(id="title-bar")
-        views = {name: MatrixView(id=f"m-{name}", classes="matrix") for name in PANES}
-        # W beside its gradient, z beside a, delta beside db: pairs a learner compares.
-        matrices = [
-            Horizontal(views["W"], views["dW"], classes="matrix-row"),
-            Horizontal(views["z"], views["a"], classes="matrix-row"),
-            Horizontal(views["delta"], views["db"], classes="matrix-row"),
-        ]
-        scroll = VerticalScroll(*matrices, id="matrices", can_focus=False)
+        equation = EquationView(id="equation")
         if self.narrow:
             with TabbedContent(id="tabs"):
-                with TabPane("1 layer", id="tab-layer"), Horizontal():
-                    yield Static(id="network")
-                    yield scroll
-                with TabPane("2 chain rule", id="tab-chain"):
+                with TabPane("1 pass", id="tab-layer"), Vertical(id="center"):
+                    yield Static(id="network-line")
+                    yield Static(id="equation-head")
+                    yield equation
                     yield Static(id="chain")
-                with TabPane("3 cost", id="tab-cost"):
+                with TabPane("2 cost", id="tab-cost"):
                     yield CostPlot(id="cost")
                 if self.two_inputs:
                     with TabPane("4 boundary", id="tab-boundary"):
@@ -141,7 +138,8 @@ class SessionScreen(Screen[None]):
                 with Vertical(id="left"):
                     yield Static(id="network")
                 with Vertical(id="center"):
-                    yield scroll
+                    yield Static(id="equation-head")
+                    yield equation
                     yield Static(id="chain")
                 with Vertical(id="right"):
                     yield CostPlot(id="cost")
@@ -156,8 +154,13 @@ class SessionScreen(Screen[None]):
     def on_resize(self) -> None:
         width, height = self.app.size
         self.too_small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
-        self.narrow = width < NARROW_WIDTH or height < NARROW_HEIGHT
+        self.narrow = width < self.columns_width() or height < NARROW_HEIGHT
         self.call_after_refresh(self.redraw)
+
+    def columns_width(self) -> int:
+        """The width the three columns need: the network's, the centre's and the right one's."""
+        left = max(len(line) for line in network_text(self.debugger).plain.splitlines()) + 4
+        return max(left, 22) + CENTRE_WIDTH + RIGHT_WIDTH
 
     def on_tabbed_content_tab_activated(self) -> None:
         """A pane that was hidden has no size until shown: draw it now."""
@@ -184,7 +187,7 @@ class SessionScreen(Screen[None]):
             self.view = View.of(
                 self.debugger,
                 pane=self.pane,
-                heatmap=self.heatmap,
+                matrix_mode=self.matrix_mode,
                 diff=self.diff,
                 log_scale=self.log_scale,
                 running=self.running,
@@ -196,7 +199,7 @@ class SessionScreen(Screen[None]):
         """A toggle changed: the view follows."""
         self.sync()
 
-    watch_pane = watch_heatmap = watch_diff = watch_log_scale = _watch_toggle
+    watch_pane = watch_matrix_mode = watch_diff = watch_log_scale = _watch_toggle
 
     def redraw(self) -> None:
         """Draw every pane again (after a new layout)."""

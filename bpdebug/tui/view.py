@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from rich.text import Text
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -18,14 +19,17 @@ from bpdebug.console import clock
 from bpdebug.debugger import Debugger
 from bpdebug.tui.equations import chain_text
 from bpdebug.tui.literal import literal
-from bpdebug.tui.panes import boundary_data, matrix_panes
-from bpdebug.tui.render import example_text, network_text, status_text
+from bpdebug.tui.panes import boundary_data, centre
+from bpdebug.tui.render import (
+    example_text,
+    network_line,
+    network_text,
+    status_text,
+    title_text,
+)
 from bpdebug.tui.widgets.boundary import DecisionBoundary
 from bpdebug.tui.widgets.costplot import CostPlot
-from bpdebug.tui.widgets.matrix import MatrixView
-
-PANES = ("W", "z", "a", "delta", "dW", "db")
-"""The matrix panes of the selected layer, in screen order."""
+from bpdebug.tui.widgets.equation import EquationView
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,10 @@ class View:
     k: int = 0
     example: int | None = None
     mark: int | None = None
-    pane: str = "dW"
-    """The selected matrix pane (what `y` copies)."""
-    heatmap: bool = False
+    pane: str = ""
+    """The selected operand (what `y` copies); empty: the phase's result."""
+    matrix_mode: str = "auto"
+    """How matrices are drawn: "auto", "numbers" or "heatmap" (`h`)."""
     diff: bool = False
     log_scale: bool = False
     running: bool = False
@@ -86,11 +91,11 @@ class View:
 
 _POSITION = {"revision", "phase", "layer", "example"}
 READS: dict[str, frozenset[str]] = {
-    "title": frozenset({"revision", "step", "phase"}),
+    "title": frozenset({"revision", "step", "phase", "size"}),
     "network": frozenset(_POSITION),
     "status": frozenset({"revision", "phase", "running", "paused", "busy", "branched_at"}),
     "cost": frozenset({"frontier", "step", "log_scale", "branched_at", "revision"}),
-    "matrices": frozenset(_POSITION | {"j", "k", "mark", "pane", "heatmap", "diff"}),
+    "matrices": frozenset(_POSITION | {"j", "k", "mark", "pane", "matrix_mode", "diff"}),
     "chain": frozenset(_POSITION | {"j", "k"}),
     "boundary": frozenset({"revision", "size"}),
 }
@@ -103,14 +108,8 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
     """Redraw the panes of `screen` named in `due` (keys of READS). Hold the debugger's lock."""
     if "title" in due:
         for bar in screen.query("#title-bar").results(Static):
-            scenario = debugger.timeline.scenario
-            bar.update(
-                literal(
-                    f" bpdebug  {scenario.name}  {scenario.path}    step {debugger.step}"
-                    f"  epoch {debugger.timeline.epoch}  {debugger.phase.describe()}"
-                ),
-                layout=False,
-            )
+            title = title_text(debugger, screen.app.sub_title, view.size[0])
+            bar.update(literal(title.plain), layout=False)
     if "network" in due:
         for pane in screen.query("#network").results(Static):
             text = network_text(debugger)
@@ -118,13 +117,21 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
             known = debugger.known("cost", 0)
             text.append(f"C = {debugger.trace.cost:.6g}" if known else "C = …")
             pane.update(text)
+        for pane in screen.query("#network-line").results(Static):
+            pane.update(network_line(debugger), layout=False)
     if "status" in due:
         for pane in screen.query("#status").results(Static):
             pane.update(status_text(debugger, view.running, view.busy), layout=False)
     if "cost" in due:
-        costs = debugger.timeline.costs()
+        timeline = debugger.timeline
+        costs = timeline.costs()
+        edits = [e.step for e in timeline.edits]
+        if timeline.grafted_at is not None:
+            edits.append(timeline.grafted_at)
         for plot in screen.query("#cost").results(CostPlot):
-            plot.show(costs.copy(), debugger.step, log=view.log_scale)
+            plot.show(
+                costs.copy(), debugger.step, log=view.log_scale, hits=debugger.hits, edits=edits
+            )
     if "matrices" in due:
         draw_matrices(screen, debugger, view)
     if "chain" in due:
@@ -137,24 +144,12 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
 
 
 def draw_matrices(screen: Screen[Any], debugger: Debugger, view: View) -> None:
-    """The six matrix panes of the selected layer; the selected pane kept in view."""
-    panes = matrix_panes(debugger, diff=view.diff)
-    for name in PANES:
-        for widget in screen.query(f"#m-{name}").results(MatrixView):
-            pane = panes[name]
-            widget.show(
-                pane.title,
-                pane.values,
-                placeholder=pane.placeholder,
-                selected=pane.selected,
-                heatmap=view.heatmap,
-                note=pane.note,
-            )
-            selected = name == view.pane
-            if widget.has_class("-selected-pane") != selected:  # restyling is not free
-                widget.set_class(selected, "-selected-pane")
-            if selected and widget.region.area:
-                widget.scroll_visible(animate=False, immediate=True)
+    """The centre: the shown phase's equations with their operands."""
+    for widget in screen.query("#equation").results(EquationView):
+        shown = centre(debugger, view.pane, view.matrix_mode, view.diff)
+        widget.show(shown.sections)
+        for head in screen.query("#equation-head").results(Static):
+            head.update(Text("\n").join(shown.header))
 
 
 def progress_text(label: str, done: int, total: int, seconds: float, unit: str = "updates") -> str:

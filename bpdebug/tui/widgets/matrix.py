@@ -1,298 +1,357 @@
-"""A matrix drawn with Textual's line API, as coloured numbers or a heatmap.
+"""One matrix drawn as a block of lines: numbers that are never cut, or a heatmap.
 
-Big matrices (a 128x784 W) are why this is not a DataTable: `show()` only
-classifies the values into the colour scale with numpy, and `render_line`
-builds (and caches) only the pieces of lines that are on screen, so a frame
-costs the visible cells and a repaint with nothing new costs almost nothing.
+A block is a title line, a line of column indices, the rows (each with its
+index), a line saying what is hidden, and a summary. It is as wide as its
+numbers need and never wider than the room it is given: when the matrix
+does not fit, a window of whole rows and columns around the selected cell
+is shown and the rest is announced (``… 60 more →``), so no number is ever
+cropped. Titles, indices and row labels are part of every window, so they
+stay put while the cells move.
+
+Numbers: one format per matrix (`matrix_format`), fixed-point with enough
+decimals for 3 significant digits of its smallest nonzero |value|, or
+scientific with 3 significant digits when that would be wider than
+`MAX_FIXED_WIDTH`. Exact zeros read ``0``, so a dead unit differs from a
+tiny gradient.
+
+Heatmap: each character is one cell, or a bin of cells when the matrix has
+more rows or columns than the room (the bin takes its most extreme value,
+so a single NaN or outlier still shows); small matrices get wide cells so
+the map fills its room.
+
+The selected cell is outlined the same way in any colour system: ``[`` and
+``]`` in the gaps on either side (◆ in a heatmap), its row and column
+indices drawn in reverse video.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from textual.cache import LRUCache
-from textual.geometry import Region, Size
-from textual.scroll_view import ScrollView
+from rich.text import Text
 from textual.strip import Strip
 
 from bpdebug.tui import colors
 
-CELL_WIDTH: Final = 7
-"""Characters of one number (e.g. "+0.731", "+1.2e-5"); cells are one blank column apart."""
-HEADER_LINES: Final = 2
-"""Lines above the first matrix row: the title line, then column indices or the legend."""
-CHUNK: Final = 32
-"""Matrix columns per cached piece of a line."""
-HEATMAP_WIDE: Final = 64
-"""Above this many columns a heatmap cell is one character wide instead of two."""
+MAX_FIXED_WIDTH: Final = 9
+"""A fixed-point format wider than this (sign included) switches to scientific."""
+MAX_DECIMALS: Final = 5
+"""A fixed-point format needing more decimals than this switches to scientific."""
+MAX_ROWS: Final = 12
+"""Rows of numbers a block shows at most before announcing the rest."""
+MAX_HEAT_LINES: Final = 12
+"""Lines a heatmap takes at most (two matrix rows per line past that, by half blocks)."""
+MAX_HEAT_CELL: Final = 6
+"""Characters per cell a small matrix's heatmap takes at most."""
+MIN_WIDTH: Final = 24
+"""The narrowest block: room for its title and the summary's fields."""
+HEATMAP_CELLS: Final = 2048
+"""Above this many cells a matrix opens as a heatmap (mode "auto")."""
 
 _BOLD = Style(bold=True)
 _DIM = Style(dim=True)
-_SELECTED = Style(reverse=True, bold=True, underline=True)
-_GAP = Segment(" ")
+_MARK = Style(bold=True, reverse=True)
+_OUTLINE = Style(bold=True)
+_TITLE_SELECTED = Style(bold=True, reverse=True)
 
 
-def format_value(value: float) -> str:
-    """`value` in at most `CELL_WIDTH` characters, always with its sign and magnitude readable."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if value == 0:
-        return "0"
-    # Compare rounded values so that 9.9996 does not print as "+10.000".
-    if abs(value) >= 0.001 and abs(round(value, 3)) < 10:
-        return f"{value:+.3f}"
-    if abs(round(value, 3)) >= 10 and abs(round(value, 2)) < 100:
-        return f"{value:+.2f}"
-    if abs(round(value, 2)) >= 100 and abs(round(value, 1)) < 1000:
-        return f"{value:+.1f}"
-    # Exponents without padding: "+1.2e-5", and one digit fewer past e±9.
-    mantissa, exponent = f"{value:+.1e}".split("e")
-    if abs(int(exponent)) < 10:
-        return f"{mantissa}e{int(exponent)}"
-    mantissa, exponent = f"{value:+.0e}".split("e")
-    return f"{mantissa}e{int(exponent)}"
+@dataclass(frozen=True)
+class NumberFormat:
+    """How every number of one matrix is written."""
+
+    decimals: int
+    """Digits after the point (fixed) or of the mantissa (scientific)."""
+    scientific: bool
+    width: int
+    """Characters of the widest number (all are right-aligned to it)."""
+
+    def text(self, x: float) -> str:
+        """`x` in this format: ``-0.00618``, ``6.18e-03``, ``0``, ``NaN``, ``-inf``."""
+        if math.isnan(x):
+            return "NaN"
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        if x == 0.0:
+            return "0"
+        return f"{x:.{self.decimals}e}" if self.scientific else f"{x:.{self.decimals}f}"
 
 
-def _as_rows(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """`values` as a 2-D array: a vector (n,) becomes a column (n, 1)."""
-    if values.ndim >= 2:
-        return values.reshape(values.shape[0], math.prod(values.shape[1:]))
-    return values.reshape(-1, 1)
+def matrix_format(values: NDArray[np.float64]) -> NumberFormat:
+    """The one format of a matrix: 3 significant digits of its smallest nonzero |value|."""
+    magnitudes = np.abs(values[np.isfinite(values) & (values != 0)])
+    special = 4 if np.isinf(values).any() else (3 if np.isnan(values).any() else 1)
+    if magnitudes.size == 0:
+        return NumberFormat(0, False, special)
+    small, large = float(magnitudes.min()), float(magnitudes.max())
+    decimals = max(0, 2 - math.floor(math.log10(small)))
+    extremes = [x for x in (float(values[np.isfinite(values)].min()),
+                            float(values[np.isfinite(values)].max())) if x]
+    fixed = NumberFormat(decimals, False, 0)
+    width = max(len(fixed.text(x)) for x in extremes)
+    if width <= MAX_FIXED_WIDTH and decimals <= MAX_DECIMALS and large < 1e6:
+        return NumberFormat(decimals, False, max(width, special))
+    science = NumberFormat(2, True, 0)
+    return NumberFormat(2, True, max(max(len(science.text(x)) for x in extremes), special))
 
 
-class MatrixView(ScrollView, can_focus=False):
-    """One matrix in the diverging colour scale; it scrolls to keep the selected cell in view.
+@dataclass(frozen=True)
+class Summary:
+    """A matrix in one line, like lovely-tensors' repr: shape, range, moments, flags."""
 
-    It never takes focus: the arrow keys select a unit and a weight (the
-    screen's keys), and the mouse wheel still scrolls.
-    """
+    fields: tuple[str, ...]
+    """Each a few words (``min -0.12``); a block wraps them to its width, never cuts one."""
 
-    def __init__(
-        self,
-        *,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-        disabled: bool = False,
-    ) -> None:
-        super().__init__(name=name, id=id, classes=classes, disabled=disabled)
-        self.matrix_title = ""
-        """Title in the seeds' notation, e.g. `dC/dW^(2)`."""
-        self.values: NDArray[np.float64] | None = None
-        """The shown values as rows x columns (a vector as a column), or None."""
-        self.scale = 1.0
-        """The |v| drawn at full intensity."""
-        self.selected: tuple[int, int] | None = None
-        """The highlighted cell (row j, column k), if any."""
-        self.heatmap = False
-        """True: half-block heatmap, two rows per line; False: coloured numbers."""
-        self.note = ""
-        """Extra context on the title line, e.g. "example 3"."""
-        self.placeholder = ""
-        """Shown dimmed instead of the matrix when there are no values."""
-        self._shape_text = ""
-        self._rows = self._columns = 0
-        self._index: NDArray[np.intp] | None = None
-        self._pieces: dict[tuple[int, int | None], Strip] = {}
-        self._visible: LRUCache[tuple[int, int, int, Style], Strip] = LRUCache(1024)
 
-    def show(
-        self,
-        title: str,
-        values: NDArray[np.floating] | None,
-        *,
-        placeholder: str = "",
-        scale: float | None = None,
-        selected: tuple[int, int] | None = None,
-        heatmap: bool = False,
-        note: str = "",
-    ) -> None:
-        """Replace what is drawn.
+def summarize(values: NDArray[np.float64], shape: tuple[int, ...]) -> Summary:
+    """Shape, [min, max], mean μ, std σ, norm ‖·‖, zeros and NaN/inf counts of `values`."""
+    finite = values[np.isfinite(values)]
+    fields = ["x".join(map(str, shape))]
+    if finite.size:
+        with np.errstate(over="ignore", invalid="ignore"):  # a blow-up's norm may overflow
+            fields += [
+                f"[{finite.min():.3g}, {finite.max():.3g}]",
+                f"μ {finite.mean():.3g}",
+                f"σ {finite.std():.3g}",
+                f"‖·‖ {math.sqrt(float(np.dot(finite, finite))):.3g}",
+            ]
+    zeros = int(np.count_nonzero(values == 0))
+    if zeros:
+        fields.append(f"zeros {zeros}")
+    nan, inf = int(np.isnan(values).sum()), int(np.isinf(values).sum())
+    if nan:
+        fields.append(f"NaN {nan}!")
+    if inf:
+        fields.append(f"inf {inf}!")
+    return Summary(tuple(fields))
 
-        `values` is a matrix (rows x columns) or a vector (n,), drawn as a
-        column; None shows `placeholder` instead. `scale` is the |v| drawn at
-        full intensity (None: the largest finite |v|, or 1 if all are zero).
-        `selected` is a (row, column) cell to highlight and scroll into view.
-        """
-        self.matrix_title = title
-        self.placeholder = placeholder
-        self.selected = selected
-        self.heatmap = heatmap
-        self.note = note
-        self._pieces.clear()
-        self._visible.clear()
-        if values is None:
-            self.values = self._index = None
-            self._shape_text = ""
-            self._rows = self._columns = 0
-            self.virtual_size = Size(
-                max(self._title_line().cell_length, cell_len(placeholder)), HEADER_LINES
-            )
+
+@dataclass(frozen=True)
+class Cell:
+    """Where one number was drawn in a block (for the tests that read the screen)."""
+
+    line: int
+    x: int
+    text: str
+    value: float
+
+
+@dataclass
+class Block:
+    """One matrix laid out for a given width: its lines and where its numbers are."""
+
+    lines: list[Strip]
+    width: int
+    cells: list[Cell]
+
+
+def _window(count: int, room: int, selected: int | None) -> tuple[int, int]:
+    """(first, stop) of at most `room` items out of `count` that include `selected`."""
+    if count <= room:
+        return 0, count
+    first = 0 if selected is None or selected < room else selected - room + 1
+    return first, first + room
+
+
+def _wrap(fields: tuple[str, ...], width: int) -> list[str]:
+    lines: list[str] = []
+    for item in fields:
+        if lines and len(lines[-1]) + 1 + len(item) <= width:
+            lines[-1] += " " + item
         else:
-            raw = np.asarray(values, dtype=np.float64)
-            self._shape_text = "x".join(str(n) for n in raw.shape) or "1"
-            self.values = _as_rows(raw)
-            self._rows, self._columns = (int(n) for n in self.values.shape)
-            if scale is None or not math.isfinite(scale) or scale <= 0:
-                finite = np.abs(self.values[np.isfinite(self.values)])
-                scale = float(finite.max()) if finite.size else 0.0
-            self.scale = scale or 1.0
-            self._index = colors.palette_index(self.values, self.scale)
-            self.virtual_size = Size(
-                max(
-                    self._content_width(),
-                    self._title_line().cell_length,
-                    colors.legend().cell_len if heatmap else 0,
-                ),
-                HEADER_LINES + self._body_lines(),
-            )
-        self.refresh()
-        if selected is not None and self.values is not None:
-            self.call_after_refresh(self._scroll_to_selected)
+            lines.append(item)
+    return lines
 
-    # Geometry ------------------------------------------------------------
 
-    def _cell_width(self) -> int:
-        if not self.heatmap:
-            return CELL_WIDTH + 1
-        return 1 if self._columns > HEATMAP_WIDE else 2
+def natural_width(values: NDArray[np.float64] | None, title: str, heatmap: bool) -> int:
+    """The width a block wants: every column at its format's width, or a filled heatmap."""
+    if values is None:
+        return max(MIN_WIDTH, len(title) + 2)
+    rows, cols = values.shape
+    label = len(str(rows - 1)) + 1
+    if heatmap:
+        return max(MIN_WIDTH, label + min(cols * MAX_HEAT_CELL, 96))
+    return max(MIN_WIDTH, len(title) + 2, label + cols * (matrix_format(values).width + 1) + 1)
 
-    def _label_width(self) -> int:
-        return len(str(self._rows - 1))
 
-    def _content_width(self) -> int:
-        gap = 1 if self.heatmap else 0
-        return self._label_width() + gap + self._columns * self._cell_width()
+def render_block(
+    title: str,
+    values: NDArray[np.float64] | None,
+    width: int,
+    *,
+    placeholder: str = "",
+    selected: tuple[int | None, int | None] = (None, None),
+    heatmap: bool = False,
+    marked: bool = False,
+    note: str = "",
+) -> Block:
+    """The block of `values` (2-D) in at most `width` columns.
 
-    def _body_lines(self) -> int:
-        return (self._rows + 1) // 2 if self.heatmap else self._rows
+    `selected` is (row, column), either None for none; `marked` draws the
+    title as the selected pane's.
+    """
+    head = Strip([Segment("▶ " if marked else "  "), Segment(title, _TITLE_SELECTED if marked else _BOLD)]
+                 + ([Segment(f"  {note}", _DIM)] if note else []))
+    if values is None:
+        return Block([head, Strip([Segment("  " + placeholder, _DIM)])], width, [])
+    if heatmap:
+        return _heatmap_block(head, values, width, selected)
+    return _number_block(head, values, width, selected)
 
-    def cell_region(self, row: int, column: int) -> Region:
-        """Where cell (row, column) is in the virtual (scrollable) content."""
-        line = row // 2 if self.heatmap else row
-        x = self._label_width() + (1 if self.heatmap else 0) + column * self._cell_width()
-        return Region(x, HEADER_LINES + line, self._cell_width(), 1)
 
-    def _scroll_to_selected(self) -> None:
-        if self.selected is not None and self.values is not None:
-            self.scroll_to_region(self.cell_region(*self.selected), animate=False, immediate=True)
+def _scale(values: NDArray[np.float64]) -> float:
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if finite.size and finite.max() > 0 else 1.0
 
-    # Drawing -------------------------------------------------------------
-    #
-    # A body line is cut into pieces: its row label, then CHUNK columns each.
-    # Pieces are built the first time they are on screen and kept until the
-    # next show(), so a frame builds nothing and a scroll builds only the
-    # pieces it uncovers (a 784-column row is never formatted in full).
 
-    def render_line(self, y: int) -> Strip:
-        """Line `y` of the widget: the content at the scroll offset, as wide as the widget."""
-        scroll_x, scroll_y = self.scroll_offset
-        # Unstyled cells (gaps, labels) take the widget's colours, which follow the theme.
-        base = self.visual_style.rich_style
-        key = (scroll_y + y, scroll_x, self.size.width, base)
-        strip = self._visible.get(key)
-        if strip is None:
-            strip = self._compose_line(scroll_y + y, scroll_x, self.size.width).apply_style(base)
-            self._visible.set(key, strip)
-        return strip
+def _number_block(
+    head: Strip, values: NDArray[np.float64], width: int, selected: tuple[int | None, int | None]
+) -> Block:
+    rows, cols = values.shape
+    fmt = matrix_format(values)
+    label = len(str(rows - 1))
+    step = fmt.width + 1
+    room = max(1, (width - label - 2) // step)
+    c0, c1 = _window(cols, room, selected[1])
+    r0, r1 = _window(rows, MAX_ROWS, selected[0])
+    window = values[r0:r1, c0:c1]
+    index = colors.palette_index(window, _scale(values))
+    lines = [head]
+    indices: list[Segment] = [Segment(" " * label)]
+    for k in range(c0, c1):
+        style = _MARK if k == selected[1] else _DIM
+        indices += [Segment(" "), Segment(f"{k:>{fmt.width}}", style)]
+    lines.append(Strip(indices))
+    cells: list[Cell] = []
+    sel_row, sel_col = selected
+    for r in range(r0, r1):
+        y = len(lines)
+        segments = [Segment(f"{r:>{label}}", _MARK if r == sel_row else _DIM)]
+        x = label
+        row_values = window[r - r0].tolist()
+        row_index = index[r - r0].tolist()
+        outline_next = False
+        for k, value, i in zip(range(c0, c1), row_values, row_index, strict=True):
+            is_selected = r == sel_row and k == sel_col
+            gap = "[" if is_selected else ("]" if outline_next else " ")
+            segments.append(Segment(gap, _OUTLINE if gap != " " else None))
+            text = fmt.text(value)
+            segments.append(Segment(f"{text:>{fmt.width}}", colors.STYLES[i]))
+            cells.append(Cell(y, x + 1 + fmt.width - len(text), text, value))
+            x += step
+            outline_next = is_selected
+        segments.append(Segment("]" if outline_next else " ", _OUTLINE if outline_next else None))
+        lines.append(Strip(segments))
+    used = max(label + 1 + (c1 - c0) * step, MIN_WIDTH)
+    return _finish(lines, values, used, width, cells, _hidden(r0, r1, rows, c0, c1, cols))
 
-    def _compose_line(self, y: int, x: int, width: int) -> Strip:
-        """Content line `y` cropped to columns x .. x + width."""
-        if y < HEADER_LINES or self.values is None:
-            return self._piece(y, None).crop(x, x + width)
-        left = self._label_width() + (1 if self.heatmap else 0)
-        span = CHUNK * self._cell_width()
-        first = max(0, (x - left) // span)
-        last = min((self._columns - 1) // CHUNK, (x + width - 1 - left) // span)
-        pieces = [self._piece(y, chunk) for chunk in range(first, last + 1)]
-        start = left + first * span
-        if x < left:
-            pieces.insert(0, self._piece(y, None))
-            start = 0
-        return Strip.join(pieces).crop(x - start, x - start + width)
 
-    def _piece(self, y: int, chunk: int | None) -> Strip:
-        strip = self._pieces.get((y, chunk))
-        if strip is None:
-            strip = self._pieces[y, chunk] = self._build_piece(y, chunk)
-        return strip
+def _hidden(r0: int, r1: int, rows: int, c0: int, c1: int, cols: int) -> list[str]:
+    """What a window leaves out: ``← 8 more``, ``… 56 more →``, ``↑ 4 more``, ``↓ 116 more``."""
+    parts = []
+    if c0:
+        parts.append(f"← {c0} more")
+    if c1 < cols:
+        parts.append(f"… {cols - c1} more →")
+    if r0:
+        parts.append(f"↑ {r0} more")
+    if r1 < rows:
+        parts.append(f"↓ {rows - r1} more")
+    return parts
 
-    def _title_line(self) -> Strip:
-        """The title, the shape, the note and the scale, e.g. "a^(1)  2x4  example 3  scale 0.9"."""
-        segments = [Segment(self.matrix_title, _BOLD)]
-        segments.extend(Segment(f"  {part}") for part in (self._shape_text, self.note) if part)
-        if self.values is not None:
-            segments.append(Segment(f"  scale {self.scale:.3g}", _DIM))
-        return Strip(segments)
 
-    def _build_piece(self, y: int, chunk: int | None) -> Strip:
-        """Piece `chunk` of content line `y`; chunk None is a header line or a row label."""
-        if y == 0:
-            return self._title_line()
-        if self.values is None or self._index is None:
-            return Strip([Segment(self.placeholder, _DIM)]) if y == 1 else Strip([])
-        if y == 1:
-            return self._legend_line() if self.heatmap else self._column_indices()
-        line = y - HEADER_LINES
-        if not 0 <= line < self._body_lines():
-            return Strip([])
-        if chunk is None:
-            row = 2 * line if self.heatmap else line
-            label = f"{row:>{self._label_width()}}" + (" " if self.heatmap else "")
-            return Strip([Segment(label, _DIM)])
-        columns = range(chunk * CHUNK, min(self._columns, (chunk + 1) * CHUNK))
-        if self.heatmap:
-            return self._heatmap_piece(self._index, line, columns)
-        return self._number_piece(self.values, self._index, line, columns)
+def _finish(
+    lines: list[Strip],
+    values: NDArray[np.float64],
+    used: int,
+    width: int,
+    cells: list[Cell],
+    hidden: list[str] | None = None,
+) -> Block:
+    """Add what is hidden and the summary, each wrapped to the block's width."""
+    summary = summarize(values, values.shape)
+    block_width = min(width, max(used, max(s.cell_length for s in lines)))
+    for text in _wrap(tuple(hidden or ()), max(block_width, MIN_WIDTH)):
+        lines.append(Strip([Segment(text, _BOLD)]))
+    for text in _wrap(summary.fields, max(block_width, MIN_WIDTH)):
+        lines.append(Strip([Segment(text, _DIM)]))
+    block_width = max(s.cell_length for s in lines)
+    return Block(lines, min(block_width, max(width, MIN_WIDTH)), cells)
 
-    def _column_indices(self) -> Strip:
-        text = " " * self._label_width() + "".join(
-            f" {k:>{CELL_WIDTH}}" for k in range(self._columns)
-        )
-        return Strip([Segment(text, _DIM)], len(text))
 
-    def _legend_line(self) -> Strip:
-        return Strip(list(colors.legend().render(self.app.console)))
+def _pool(index: NDArray[np.intp], rows: int, cols: int) -> NDArray[np.intp]:
+    """Palette indices binned to at most rows x cols, each bin keeping its most extreme one."""
+    steps = colors.STEPS
+    special = index >= colors.NAN_INDEX
+    # Encode so that a larger code is more extreme; NaN and inf above every finite level.
+    code = np.where(special, 4 * steps + index, 2 * np.abs(index - steps) + (index > steps))
+    r_edges = np.linspace(0, index.shape[0], rows + 1).astype(int)[:-1]
+    c_edges = np.linspace(0, index.shape[1], cols + 1).astype(int)[:-1]
+    pooled = np.maximum.reduceat(np.maximum.reduceat(code, r_edges, axis=0), c_edges, axis=1)
+    level, positive = pooled // 2, pooled % 2 == 1
+    finite = np.where(positive, steps + level, steps - level)
+    return np.where(pooled >= 4 * steps + colors.NAN_INDEX, pooled - 4 * steps, finite).astype(np.intp)
 
-    def _number_piece(
-        self, values: NDArray[np.float64], index: NDArray[np.intp], j: int, columns: range
-    ) -> Strip:
-        """Row j's numbers in `columns`, each after a one-column gap."""
-        styles = colors.STYLES
-        cut = slice(columns.start, columns.stop)
-        row_values, row_indices = values[j, cut].tolist(), index[j, cut].tolist()
-        segments: list[Segment] = []
-        for k, value, i in zip(columns, row_values, row_indices, strict=True):
-            style = styles[i]
-            if self.selected == (j, k):
-                style += _SELECTED
-            segments.append(_GAP)
-            segments.append(Segment(f"{format_value(value):>{CELL_WIDTH}}", style))
-        return Strip(segments, len(columns) * (CELL_WIDTH + 1))
 
-    def _heatmap_piece(self, index: NDArray[np.intp], line: int, columns: range) -> Strip:
-        """Rows 2*line (upper half of each character) and 2*line + 1 (lower half)."""
-        width = self._cell_width()
-        block = "▀" * width
-        cut = slice(columns.start, columns.stop)
-        upper = index[2 * line, cut].tolist()
-        lower: list[int | None] = [None] * len(upper)
-        if 2 * line + 1 < self._rows:
-            lower = list(index[2 * line + 1, cut].tolist())
-        selected = self.selected
-        segments: list[Segment] = []
-        for k, up, low in zip(columns, upper, lower, strict=True):
-            if selected is not None and selected[1] == k and selected[0] // 2 == line:
-                marked = up if selected[0] % 2 == 0 or low is None else low
-                segments.append(Segment("X" * width, colors.STYLES[marked] + _SELECTED))
+def _heatmap_block(
+    head: Strip, values: NDArray[np.float64], width: int, selected: tuple[int | None, int | None]
+) -> Block:
+    rows, cols = values.shape
+    label = len(str(rows - 1))
+    room = max(1, width - label - 1)
+    index = colors.palette_index(values, _scale(values))
+    shown_cols = min(cols, room)
+    cell = max(1, min(MAX_HEAT_CELL, room // shown_cols)) if cols <= room else 1
+    half = rows > MAX_HEAT_LINES
+    shown_rows = min(rows, 2 * MAX_HEAT_LINES) if half else rows
+    pooled = _pool(index, shown_rows, shown_cols)
+    r_edges = np.linspace(0, rows, shown_rows + 1).astype(int)
+    c_edges = np.linspace(0, cols, shown_cols + 1).astype(int)
+    sel_r = None if selected[0] is None else int(np.searchsorted(r_edges, selected[0], "right") - 1)
+    sel_c = None if selected[1] is None else int(np.searchsorted(c_edges, selected[1], "right") - 1)
+    lines = [head]
+    last = f"{cols - 1}"
+    ticks = " " * (label + 1) + "0"
+    span = shown_cols * cell
+    if cols > 1 and span > len(last) + 2:
+        ticks += " " * (span - 1 - len(last)) + last
+    lines.append(Strip([Segment(ticks, _DIM)]))
+    step = 2 if half else 1
+    for line in range(0, shown_rows, step):
+        segments = [Segment(f"{r_edges[line]:>{label}} ", _DIM)]
+        for c in range(shown_cols):
+            up = int(pooled[line, c])
+            low = int(pooled[line + 1, c]) if half and line + 1 < shown_rows else None
+            here = sel_c == c and sel_r is not None and line <= sel_r < line + step
+            if here:
+                chosen = up if (sel_r == line or low is None) else low
+                segments.append(Segment("◆" * cell, colors.STYLES[chosen] + _BOLD))
+            elif half:
+                segments.append(Segment("▀" * cell, colors.half_block_style(up, low)))
             else:
-                segments.append(Segment(block, colors.half_block_style(up, low)))
-        return Strip(segments, len(columns) * width)
+                segments.append(Segment(" " * cell, Style(bgcolor=colors.BACKGROUNDS[up])))
+        lines.append(Strip(segments))
+    lines.append(Strip(segments_of(colors.legend(_scale(values)))))
+    return _finish(lines, values, label + 1 + span, width, [])
+
+
+def segments_of(text: Text) -> list[Segment]:
+    """A one-line rich Text as segments, without a console (its spans' styles, no wrapping)."""
+    plain = text.plain
+    styles: list[Style | None] = [None] * len(plain)
+    for span in text.spans:
+        style = span.style if isinstance(span.style, Style) else Style.parse(span.style)
+        for position in range(span.start, min(span.end, len(plain))):
+            styles[position] = style
+    segments: list[Segment] = []
+    for char, style in zip(plain, styles, strict=True):
+        if segments and segments[-1].style is style:
+            segments[-1] = Segment(segments[-1].text + char, style)
+        else:
+            segments.append(Segment(char, style))
+    return segments

@@ -1,0 +1,177 @@
+"""The centre of the screen: the phase's equations, each followed by its operands as blocks.
+
+Blocks flow left to right, each as wide as its numbers need, and start a
+new row when the next one does not fit whole beside them; a block wider
+than the pane shows a window around the selected cell (see
+`matrix.render_block`).
+The pane scrolls vertically by whole lines, so nothing is cut sideways.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+import numpy as np
+from numpy.typing import NDArray
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from bpdebug.tui.widgets.matrix import Block, Cell, natural_width, render_block
+
+GAP: Final = 3
+"""Columns between two blocks side by side."""
+
+_FORMULA = Style(bold=True)
+_NOTE = Style(dim=True, italic=True)
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """One operand to draw: its title and values, and how."""
+
+    key: str
+    title: str
+    values: NDArray[np.float64] | None
+    placeholder: str = ""
+    selected: tuple[int | None, int | None] = (None, None)
+    heatmap: bool = False
+    marked: bool = False
+    """The selected pane (what `y` copies)."""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    """An equation, a sentence under it, and its operands."""
+
+    formula: str
+    blocks: tuple[BlockSpec, ...]
+    note: str = ""
+
+
+@dataclass
+class Layout:
+    """The pane's lines for one width, with where each number and the marked block are."""
+
+    lines: list[Strip] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
+    """Every number drawn, in pane coordinates (line, x)."""
+    marked: Region | None = None
+    """Where the marked block is."""
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """`text` cut into lines of at most `width` columns at spaces (words longer are split)."""
+    words, lines = text.split(" "), [""]
+    for word in words:
+        candidate = f"{lines[-1]} {word}" if lines[-1] else word
+        if len(candidate) <= width:
+            lines[-1] = candidate
+        else:
+            while len(word) > width:
+                lines.append(word[:width])
+                word = word[width:]
+            lines.append(word)
+    return [line for line in lines if line] or [""]
+
+
+def lay_out(sections: list[Section], width: int) -> Layout:
+    """The pane's lines at `width` columns: each section's formula, note and blocks."""
+    width = max(width, 20)
+    layout = Layout()
+    for section in sections:
+        if layout.lines:
+            layout.lines.append(Strip([]))
+        for line in _wrapped(section.formula, width):
+            layout.lines.append(Strip([Segment(line, _FORMULA)]))
+        if section.note:
+            for line in _wrapped(section.note, width):
+                layout.lines.append(Strip([Segment(line, _NOTE)]))
+        row: list[tuple[BlockSpec, Block]] = []
+        used = 0
+        for spec in section.blocks:
+            want = natural_width(spec.values, spec.title, spec.heatmap)
+            room = width - used - (GAP if row else 0)
+            if row and room < want:
+                _flush(layout, row)
+                row, used, room = [], 0, width
+            block = render_block(
+                spec.title,
+                spec.values,
+                min(want, room),
+                placeholder=spec.placeholder,
+                selected=spec.selected,
+                heatmap=spec.heatmap,
+                marked=spec.marked,
+                note=spec.note,
+            )
+            row.append((spec, block))
+            used += (GAP if used else 0) + block.width
+        if row:
+            _flush(layout, row)
+    return layout
+
+
+def _flush(layout: Layout, row: list[tuple[BlockSpec, Block]]) -> None:
+    """Put a row of blocks side by side under the lines so far."""
+    top = len(layout.lines) + 1
+    layout.lines.append(Strip([]))
+    height = max(len(block.lines) for _, block in row)
+    x = 0
+    for spec, block in row:
+        layout.cells += [Cell(top + c.line, x + c.x, c.text, c.value) for c in block.cells]
+        if spec.marked:
+            layout.marked = Region(x, top, block.width, len(block.lines))
+        x += block.width + GAP
+    for y in range(height):
+        pieces: list[Strip] = []
+        for i, (_, block) in enumerate(row):
+            line = block.lines[y] if y < len(block.lines) else Strip([])
+            pieces.append(line.crop_extend(0, block.width, None))
+            if i < len(row) - 1:
+                pieces.append(Strip([Segment(" " * GAP)]))
+        layout.lines.append(Strip.join(pieces))
+
+
+class EquationView(ScrollView, can_focus=False):
+    """The phase's equations and operands; it scrolls to keep the marked block in view."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.sections: list[Section] = []
+        self.layout_: Layout = Layout()
+        """The lines as drawn at the current width."""
+        self._width = -1
+
+    def show(self, sections: list[Section]) -> None:
+        """Replace what is drawn and keep the marked block in view."""
+        self.sections = sections
+        self._relayout()
+        self.refresh()
+        self.call_after_refresh(self._scroll_to_marked)
+
+    def on_resize(self) -> None:
+        if self.size.width != self._width:
+            self._relayout()
+            self.refresh()
+
+    def _relayout(self) -> None:
+        self._width = self.size.width
+        self.layout_ = lay_out(self.sections, self.size.width or 80)
+        width = max((line.cell_length for line in self.layout_.lines), default=0)
+        self.virtual_size = Size(min(width, self.size.width or width), len(self.layout_.lines))
+
+    def _scroll_to_marked(self) -> None:
+        if self.layout_.marked is not None:
+            self.scroll_to_region(self.layout_.marked, animate=False, immediate=True, top=False)
+
+    def render_line(self, y: int) -> Strip:
+        """Line `y` of the pane at the scroll offset."""
+        index = self.scroll_offset.y + y
+        lines = self.layout_.lines
+        line = lines[index] if index < len(lines) else Strip([])
+        return line.crop_extend(0, self.size.width, None).apply_style(self.visual_style.rich_style)
