@@ -170,6 +170,11 @@ class Health:
             self.saturated[i],
         )
 
+    def known_steps(self) -> np.ndarray:
+        """The steps whose grad norms were recorded, in order."""
+        known: np.ndarray = self.steps[~np.isnan(self.grad_norm).any(axis=1)]
+        return known
+
     def flags(self, step: int) -> tuple[Flag, ...]:
         """The flags at `step` (its recorded row), layer by layer (see the module doc)."""
         row = self.row(step)
@@ -186,9 +191,8 @@ def flags(row: HealthRow) -> tuple[Flag, ...]:
         found += _gradient_flags(l, L, grad, last)
         dead, saturated = float(row.dead[l - 1]), float(row.saturated[l - 1])
         if dead > MAJORITY:
-            found.append(
-                Flag(l, "dead", f"layer {l}: {dead:.0%} of units dead (a = 0 for every example)")
-            )
+            reason = f"layer {l}: {dead:.0%} of units dead (a = 0 for every example)"
+            found.append(Flag(l, "dead", reason))
         if saturated > MAJORITY and l < L:
             found.append(
                 Flag(
@@ -204,7 +208,7 @@ def flags(row: HealthRow) -> tuple[Flag, ...]:
                 Flag(
                     l,
                     "tiny_updates",
-                    f"layer {l}: update/weight {ratio:.3g} < {RATIO_LOW:g}: barely learning",
+                    f"layer {l}: update/|W| {ratio:.3g} < {RATIO_LOW:g}: barely learning",
                 )
             )
         elif ratio > RATIO_HIGH:
@@ -212,7 +216,7 @@ def flags(row: HealthRow) -> tuple[Flag, ...]:
                 Flag(
                     l,
                     "huge_updates",
-                    f"layer {l}: update/weight {ratio:.3g} > {RATIO_HIGH:g}: steps too large",
+                    f"layer {l}: update/|W| {ratio:.3g} > {RATIO_HIGH:g}: steps too large",
                 )
             )
     return tuple(found)
@@ -223,7 +227,8 @@ def _gradient_flags(l: int, L: int, grad: float, last: float) -> list[Flag]:
     if math.isnan(grad):  # not known
         return []
     if grad > EXPLODING_NORM:
-        return [Flag(l, "exploding", f"layer {l}: gradient {grad:.3g} > {EXPLODING_NORM:g}")]
+        reason = f"layer {l}: gradient exploding: {grad:.3g} > {EXPLODING_NORM:g}"
+        return [Flag(l, "exploding", reason)]
     if l == L or not (math.isfinite(last) and last > 0):
         return []
     share = grad / last
@@ -232,8 +237,8 @@ def _gradient_flags(l: int, L: int, grad: float, last: float) -> list[Flag]:
             Flag(
                 l,
                 "vanishing",
-                f"layer {l}: gradient {grad:.3g} is {share:.2%} of layer {L}'s "
-                f"(< {VANISHING_SHARE:.0%}): it barely learns",
+                f"layer {l}: gradient vanishing: {grad:.3g} is {share * 100:.2g}% "
+                f"of layer {L}'s (< {VANISHING_SHARE:.0%})",
             )
         ]
     if share > EXPLODING_FACTOR:
@@ -241,8 +246,8 @@ def _gradient_flags(l: int, L: int, grad: float, last: float) -> list[Flag]:
             Flag(
                 l,
                 "exploding",
-                f"layer {l}: gradient {grad:.3g} is {share:.3g}x layer {L}'s "
-                f"(> {EXPLODING_FACTOR:g}x): it grows going back",
+                f"layer {l}: gradient exploding: {grad:.3g} is {share:.3g}x "
+                f"layer {L}'s (> {EXPLODING_FACTOR:g}x)",
             )
         ]
     return []
