@@ -9,6 +9,7 @@ terminal nor in the debugger's report dialog.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -160,7 +161,7 @@ def _trend(health: Health, step: int) -> list[str]:
     return ["|dC/dW| over the run:", *_table(header, rows)]
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
     """Left-aligned columns two spaces apart, trailing spaces dropped."""
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
     return [
