@@ -43,6 +43,7 @@ where not computed, within a memory budget; `Health` is its read-only view.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -169,6 +170,14 @@ class Health:
             self.dead[i],
             self.saturated[i],
         )
+
+    def latest(self, step: int) -> HealthRow | None:
+        """`row(step)`, with the ratio of the update that made `step` where the update
+        from `step` is not computed yet (the debugger's current step)."""
+        row, before = self.row(step), self.row(step - self.stride)
+        if row is None or before is None or not np.isnan(row.update_ratio).all():
+            return row
+        return dataclasses.replace(row, update_ratio=before.update_ratio)
 
     def known_steps(self) -> np.ndarray:
         """The steps whose grad norms were recorded, in order."""
