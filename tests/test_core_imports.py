@@ -32,6 +32,7 @@ CORE_MODULES = (
     "bpdebug.breakpoints",
     "bpdebug.chainrule",
     "bpdebug.timeline",
+    "bpdebug.health",
     "bpdebug.motion",
     "bpdebug.update_rule",
     "bpdebug.threads",
