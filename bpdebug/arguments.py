@@ -122,6 +122,7 @@ examples:
   bpdebug xor                                  open the debugger
   bpdebug --threads 2 --export-dir out wide    two BLAS threads; `e` writes to out/
   bpdebug run xor --steps 5000                 train headless, print the final cost
+  bpdebug run vanishing --steps 500 --report   and each layer's health
   bpdebug check digits --step 10 --sample 20   gradient check, 20 parameters a layer
 
 environment:
@@ -188,6 +189,14 @@ def build_parser(console: Console) -> argparse.ArgumentParser:
         "--ignore-breakpoints",
         action="store_true",
         help="do not stop at the scenario's [debug] breakpoints (NaN/inf still stops)",
+    )
+    run.add_argument(
+        "--report",
+        action="store_true",
+        help=(
+            "then print each layer's health: gradient and weight norms, update ratio, "
+            "dead and saturated units, the gradients' trend and flags (see the README)"
+        ),
     )
 
     export = sub.add_parser(

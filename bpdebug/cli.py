@@ -202,6 +202,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         console.out(f"stopped at step {stop.step}: breakpoint {stop.detail}")
     elif stop.reason == "interrupted":
         console.out(result)
+        _report_health(args, timeline, console)
         console.err(f"bpdebug: interrupted (Ctrl-C) at step {stop.step}")
         return EXIT_INTERRUPTED
     elif args.steps is None:
@@ -214,7 +215,17 @@ def _run(args: argparse.Namespace, console: Console) -> int:
             f"bpdebug: {what} in {RUN_CAP:,} updates, the most run makes without --steps{note}"
         )
     console.out(result)
+    _report_health(args, timeline, console)
     return EXIT_OK
+
+
+def _report_health(args: argparse.Namespace, timeline: Timeline, console: Console) -> None:
+    """With --report, the layer-health report at the step the run ended."""
+    if args.report:
+        from bpdebug.report import health_lines
+
+        for line in health_lines(timeline.health, timeline.scenario.name, timeline.step):
+            console.out(line)
 
 
 class _CtrlC:

@@ -8,8 +8,14 @@ terminal nor in the debugger's report dialog.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
 from bpdebug.engine import GradCheck, Params
 from bpdebug.engine.gradcheck import GOOD, SUSPECT, Entry, LayerCheck
+from bpdebug.health import GUIDE_RATIO, SATURATION_SLOPE, Health, flags
 from bpdebug.text import printable
 
 WIDTH = 76
@@ -98,3 +104,77 @@ def _worst(entry: Entry | None) -> str:
 
 def _kinks(layer: LayerCheck) -> str:
     return f"{layer.kinks} of {layer.checked} crossed a relu/l1 kink (not counted)"
+
+
+def health_lines(health: Health, name: str, step: int) -> list[str]:
+    """The layer-health report at `step`: a table a layer, the grad norm's trend, the flags.
+
+    No line is wider than WIDTH. Not known or not applicable is ``-``.
+    """
+    lines = [f"layer health  {printable(name)}  step {step}"]
+    row = health.row(step)
+    if row is None or math.isnan(row.grad_norm[0]):
+        return [*lines, "not recorded at this step"]
+    found = flags(row)
+    header = ("layer", "activation", "|dC/dW|", "|W|", "update/|W|", "dead", "sat", "flags")
+    rows = [
+        (
+            str(l),
+            health.activations[l - 1],
+            _number(row.grad_norm[l - 1]),
+            _number(row.weight_norm[l - 1]),
+            _number(row.update_ratio[l - 1]),
+            _share(row.dead[l - 1]),
+            _share(row.saturated[l - 1]),
+            "".join(f.letter for f in found if f.layer == l),
+        )
+        for l in range(1, health.depth + 1)
+    ]
+    lines += _table(header, rows)
+    lines += _trend(health, step)
+    if found:
+        lines.append("flags:")
+        lines += [f"  {f.letter} {f.reason}" for f in found]
+    else:
+        lines.append("no flags")
+    lines += [
+        "|dC/dW|, |W|: Frobenius norms of dW and W at this step",
+        f"update/|W|: |W(t+1) - W(t)| / |W(t)|, the next update's size; aim ~{GUIDE_RATIO:g}",
+        f"dead: relu units with a = 0, sat: units with g'(z) < {SATURATION_SLOPE:g}, "
+        "for every example",
+    ]
+    return lines
+
+
+def _trend(health: Health, step: int) -> list[str]:
+    """|dC/dW| of each layer at the first, middle and last recorded steps up to `step`."""
+    known = health.known_steps()
+    known = known[known <= step]
+    if known.size < 2:
+        return []
+    picks = sorted({int(known[0]), int(known[np.abs(known - step / 2).argmin()]), int(known[-1])})
+    header = ("layer", *(f"step {s}" for s in picks))
+    rows = [
+        (str(l), *(_number(health.grad_norm[s // health.stride, l - 1]) for s in picks))
+        for l in range(1, health.depth + 1)
+    ]
+    return ["|dC/dW| over the run:", *_table(header, rows)]
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """Left-aligned columns two spaces apart, trailing spaces dropped."""
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in (header, *rows)
+    ]
+
+
+def _number(x: float) -> str:
+    """3 significant digits, ``-`` for NaN."""
+    return "-" if math.isnan(x) else f"{x:.3g}"
+
+
+def _share(x: float) -> str:
+    """A share as a whole percentage, ``-`` for NaN."""
+    return "-" if math.isnan(x) else f"{x:.0%}"

@@ -35,6 +35,7 @@ import numpy as np
 
 from bpdebug.breakpoints import Watch, holding
 from bpdebug.engine import Params, Trace
+from bpdebug.health import Health, HealthHistory
 
 # The small values the motions take and give, importable from here too.
 from bpdebug.motion import Edit as Edit
@@ -45,9 +46,12 @@ from bpdebug.scenario.model import Breakpoint, Scenario
 from bpdebug.training import Trainer, TrainState, surely_finite
 
 DEFAULT_MEMORY_BUDGET = 160 * 2**20
-"""Bytes of checkpointed states a timeline may hold (cost history not included)."""
+"""Bytes of checkpointed states a timeline may hold (cost and health histories not included)."""
 INITIAL_SPACING = 32
 """Steps between checkpoints before memory pressure widens the spacing."""
+HEALTH_EVERY = 10
+"""A long run (`run_until`) records layer health every this many steps (and
+where it stops): at every step it would cost a tenth of a small network's update."""
 
 
 class Timeline:
@@ -68,6 +72,10 @@ class Timeline:
         self._fine: dict[int, TrainState] = {}
         self._fine_base = -1
         self._costs = np.full(1024, np.nan)
+        network = scenario.network
+        self._health = HealthHistory(
+            network.layers, [network.activation_of(l) for l in range(1, network.depth + 1)]
+        )
         self._frontier = 0
         self.relu_layers = frozenset(
             l
@@ -119,11 +127,17 @@ class Timeline:
         """Cost C at steps 0..frontier (NaN where a step's pass was never computed)."""
         return self._costs[: self._frontier + 1]
 
+    @property
+    def health(self) -> Health:
+        """Layer health at steps 0..frontier, read-only (bpdebug.health; NaN where not known)."""
+        return self._health.view(self._frontier)
+
     def memory(self) -> int:
-        """Bytes held by checkpoints, pinned and fine states, and the cost history."""
+        """Bytes held by checkpoints, pinned and fine states, and the cost and health histories."""
         fine = sum(s.nbytes() for s in self._fine.values())
         pinned = sum(s.nbytes() for s in self._pinned.values())
-        return self._checkpoint_bytes + fine + pinned + self._costs.nbytes
+        histories = self._costs.nbytes + self._health.nbytes()
+        return self._checkpoint_bytes + fine + pinned + histories
 
     # -- moving -----------------------------------------------------------
     @property
@@ -192,6 +206,8 @@ class Timeline:
         the last is computed and dropped. The passes of the states run
         through are made read-only only for the state the run ends on (the
         others are dropped): `should_stop` may read `trace` but not keep it.
+        Layer health is recorded every HEALTH_EVERY steps and where the run
+        stops.
         """
         watch = Watch(breakpoints, self.relu_layers)
         before = watch.status(self._state, self.trace)
@@ -202,7 +218,7 @@ class Timeline:
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 state, trace = self._state, self.trace
-                ahead = pinned.get(state.step + 1) or trainer.advance_unguarded(state, trace)
+                ahead = pinned.get(state.step + 1) or self._advance_unguarded(state, trace)
                 while max_steps is None or made < max_steps:
                     state = ahead
                     trace = trainer.trace_unguarded(state, frozen=False)
@@ -211,6 +227,8 @@ class Timeline:
                     made += 1
                     edited = pinned.get(state.step + 1)
                     ahead = edited or trainer.advance_unguarded(state, trace)
+                    if state.step % HEALTH_EVERY == 0:
+                        self._record_health(state, trace, None if edited else ahead)
                     finite = edited is None and surely_finite(trace, ahead.params)
                     if others or not finite:
                         now = (
@@ -225,6 +243,10 @@ class Timeline:
                         return Stop("interrupted", self.step)
             return Stop("steps", self.step)
         finally:
+            if made and state.step % HEALTH_EVERY:
+                # Where the run stops its health is known, the update after it included.
+                update = ahead.step > state.step and ahead is not pinned.get(ahead.step)
+                self._record_health(state, trace, ahead if update else None)
             if self._trace is not None:
                 self._trace.freeze()
 
@@ -325,6 +347,7 @@ class Timeline:
         self._fine.clear()
         self._fine_base = -1
         self._costs[step:] = np.nan
+        self._health.truncate(step)
         self._frontier = step
         self._state = state
         self._trace = None
@@ -333,8 +356,13 @@ class Timeline:
     # -- internals --------------------------------------------------------
     def _compute_trace(self, state: TrainState) -> Trace:
         trace = self.trainer.trace(state)
-        self._record_cost(state.step, trace.cost)
+        self._record(state, trace)
         return trace
+
+    def _record(self, state: TrainState, trace: Trace) -> None:
+        """Keep the cost and the layer health of `state`, whose pass is `trace`."""
+        self._record_cost(state.step, trace.cost)
+        self._record_health(state, trace)
 
     def _record_cost(self, step: int, cost: float) -> None:
         if step >= self._costs.size:
@@ -343,17 +371,37 @@ class Timeline:
             self._costs = grown
         self._costs[step] = cost
 
+    def _record_health(
+        self, state: TrainState, trace: Trace, after: TrainState | None = None
+    ) -> None:
+        """Keep `state`'s layer health, and the ratio of its update to `after` if given."""
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            self._health.record_pass(state.step, state.params, trace)
+            if after is not None:
+                self._health.record_update(state.step, state.params, after.params)
+
+    def _advance_unguarded(self, state: TrainState, trace: Trace) -> TrainState:
+        """The optimizer's update from `state`, its ratio recorded (warnings silenced)."""
+        new = self.trainer.advance_unguarded(state, trace)
+        self._health.record_update(state.step, state.params, new.params)
+        return new
+
     def _next(self, state: TrainState, trace: Trace) -> TrainState:
         pinned = self._pinned.get(state.step + 1)
-        return pinned if pinned is not None else self.trainer.advance(state, trace)
+        if pinned is not None:
+            return pinned
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._advance_unguarded(state, trace)
 
     def _step(self, state: TrainState, trace: Trace) -> tuple[TrainState, Trace]:
-        """The next state and its pass (a pinned edit if there is one), cost recorded."""
+        """The next state and its pass (a pinned edit if there is one), cost and health recorded."""
         pinned = self._pinned.get(state.step + 1)
         if pinned is not None:
             return pinned, self._compute_trace(pinned)
-        new, new_trace = self.trainer.step(state, trace)
-        self._record_cost(new.step, new_trace.cost)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            new = self._advance_unguarded(state, trace)
+            new_trace = self.trainer.trace_unguarded(new)
+            self._record(new, new_trace)
         return new, new_trace
 
     def _set(self, state: TrainState, trace: Trace | None = None) -> None:

@@ -30,7 +30,17 @@ from bpdebug.scenario import (
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((REPO / "scenarios").glob("*.toml"))
-EXPECTED = {"chain", "circle", "digits", "seed_example", "spiral", "wide", "xor"}
+EXPECTED = {
+    "chain",
+    "circle",
+    "digits",
+    "dying_relu",
+    "seed_example",
+    "spiral",
+    "vanishing",
+    "wide",
+    "xor",
+}
 
 
 def network_of(scenario: Scenario) -> Network:

@@ -33,6 +33,7 @@ CORE_MODULES = (
     "bpdebug.chainrule",
     "bpdebug.operands",
     "bpdebug.timeline",
+    "bpdebug.health",
     "bpdebug.motion",
     "bpdebug.update_rule",
     "bpdebug.threads",

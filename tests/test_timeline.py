@@ -82,8 +82,10 @@ def state_bytes(t: Timeline) -> int:
 
 
 def cost_history_bound(t: Timeline) -> int:
-    """An upper bound on the cost history's bytes: it doubles from 1024 floats as it grows."""
-    return 8 * max(1024, 2 * (t.frontier + 1))
+    """An upper bound on the cost and health histories' bytes: each doubles from 1024 rows
+    as it grows, a cost row one float and a health row 5 floats a layer."""
+    floats_per_row = 1 + 5 * t.scenario.network.depth
+    return 8 * floats_per_row * max(1024, 2 * (t.frontier + 1))
 
 
 # -- same state, whatever the path ---------------------------------------------------

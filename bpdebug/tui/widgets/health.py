@@ -1,0 +1,149 @@
+"""Layer health over time: a row a layer, with a sparkline of its gradient norm.
+
+Each row: the layer number, a sparkline of log10 |dC/dW^(l)| over the
+steps recorded so far (one scale for every layer, so that a vanishing
+layer's line sits low), the current grad norm, the update ratio (marked
+``!`` when far from 1e-3), the dead and saturated shares and the flag
+letters; under the table, the flags' reasons. The definitions and rules are
+bpdebug.health's. The numbers need 34 columns; the sparkline takes what is
+left and is dropped first when there is no room.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Static
+
+from bpdebug.health import Health, HealthRow, flags
+
+BARS = "▁▂▃▄▅▆▇█"
+"""Sparkline levels, lowest first."""
+NUMBER = 8
+"""Columns of a number with 3 significant digits (``1.23e-06``)."""
+SHARE = 4
+"""Columns of a whole percentage (``100%``)."""
+MIN_SPARK = 4
+"""The narrowest sparkline worth drawing."""
+GAP = " "
+FALLBACK_WIDTH = 40
+"""Width assumed before the widget has been laid out."""
+
+_HEADER = Style(bold=True)
+_FLAG = Style(color="red", bold=True)
+_FAR = Style(color="yellow", bold=True)
+_SPARK = Style(color="cyan")
+_DIM = Style(dim=True)
+
+
+def sparkline(values: np.ndarray, width: int, low: float, high: float) -> str:
+    """`values` (n,) drawn in `width` characters on the scale low..high.
+
+    Longer histories are cut into `width` runs of consecutive values, each
+    drawn at its mean; NaN values are skipped, and a run with none is blank.
+    -inf (a log of 0) is drawn at the bottom.
+    """
+    if values.size > width:
+        runs = np.array_split(values, width)
+    else:
+        runs = [values[i : i + 1] for i in range(values.size)]
+    span = high - low if high > low else 1.0
+    out = []
+    for run in runs:
+        known = run[~np.isnan(run)]
+        if not known.size:
+            out.append(" ")
+            continue
+        level = (float(np.clip(known, low, high).mean()) - low) / span
+        out.append(BARS[min(int(level * len(BARS)), len(BARS) - 1)])
+    return "".join(out)
+
+
+def health_text(health: Health, step: int, width: int) -> Text:
+    """The pane's text at `step`, its table fitted to `width` columns (see the module doc)."""
+    row = health.latest(step)
+    if row is None or np.isnan(row.grad_norm).all():
+        return Text(f"layer health: not computed at step {step}", style=_DIM)
+    found = flags(row)
+    letters = ["".join(f.letter for f in found if f.layer == l) for l in range(1, health.depth + 1)]
+    layer_w = len(str(health.depth))
+    flag_w = max(1, *map(len, letters))
+    numbers = layer_w + 3 * len(GAP) + NUMBER + (NUMBER + 1) + 2 * SHARE + flag_w + 2 * len(GAP)
+    spark_w = width - numbers - len(GAP)
+    spark_w = spark_w if spark_w >= MIN_SPARK else 0
+    text = Text()
+    header = ["l".rjust(layer_w)]
+    if spark_w:
+        header.append(("log|dC/dW|" if spark_w >= 10 else "log")[:spark_w].ljust(spark_w))
+    header += ["|dC/dW|".rjust(NUMBER), "upd/|W|".rjust(NUMBER + 1)]
+    header += ["dead".rjust(SHARE), "sat".rjust(SHARE), "!".ljust(flag_w)]
+    text.append(GAP.join(header).rstrip() + "\n", style=_HEADER)
+    logs = _log_norms(health, step) if spark_w else np.empty((0, 0))
+    finite = logs[np.isfinite(logs)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    for l in range(1, health.depth + 1):
+        text.append(str(l).rjust(layer_w))
+        if spark_w:
+            text.append(GAP)
+            text.append(sparkline(logs[:, l - 1], spark_w, low, high).ljust(spark_w), _SPARK)
+        far = any(f.layer == l and f.kind.endswith("_updates") for f in found)
+        _append_numbers(text, row, l, far)
+        text.append(GAP)
+        text.append(letters[l - 1], _FLAG)
+        text.append("\n")
+    for flag in found:
+        text.append(flag.letter, _FLAG)
+        text.append(f" {flag.reason}\n")
+    text.rstrip()
+    return text
+
+
+def _log_norms(health: Health, step: int) -> np.ndarray:
+    """log10 of the grad norms at the recorded steps up to `step`: (n, L), -inf for 0."""
+    norms = health.grad_norm[: step // health.stride + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs: np.ndarray = np.log10(norms)
+    return logs
+
+
+def _append_numbers(text: Text, row: HealthRow, l: int, far: bool) -> None:
+    """Layer `l`'s grad norm, update ratio (``!`` when `far` from 1e-3) and shares."""
+    text.append(GAP + _number(row.grad_norm[l - 1]).rjust(NUMBER))
+    ratio = float(row.update_ratio[l - 1])
+    text.append(GAP + _number(ratio).rjust(NUMBER), _FAR if far else Style())
+    text.append("!" if far else " ", _FAR)
+    text.append(GAP + _share(row.dead[l - 1]).rjust(SHARE))
+    text.append(GAP + _share(row.saturated[l - 1]).rjust(SHARE))
+
+
+def _number(x: float) -> str:
+    """3 significant digits in at most NUMBER columns, ``-`` for not known."""
+    return "-" if math.isnan(x) else f"{x:.3g}"
+
+
+def _share(x: float) -> str:
+    """A whole percentage, ``-`` for not applicable."""
+    return "-" if math.isnan(x) else f"{x:.0%}"
+
+
+class HealthView(Static):
+    """Layer health at the current step: a table a layer, the flags' reasons under it."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._health: Health | None = None
+        self._step = 0
+
+    def show(self, history: Health, step: int) -> None:
+        """Draw `history` (Timeline.health) at step `step`."""
+        self._health, self._step = history, step
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        if self._health is None:
+            return Text("")
+        width = self.content_size.width or FALLBACK_WIDTH
+        return health_text(self._health, self._step, width)

@@ -1,0 +1,91 @@
+"""HealthView: what a person reads in the layer-health pane, at 34, 40 and 80 columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.app import App, ComposeResult
+
+from bpdebug.scenario import load_scenario
+from bpdebug.timeline import Timeline
+from bpdebug.tui.widgets.health import BARS, HealthView
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class HealthApp(App[None]):
+    """A screen holding one HealthView and nothing else."""
+
+    def compose(self) -> ComposeResult:
+        yield HealthView(id="health")
+
+
+def screen_lines(view: HealthView) -> list[str]:
+    """The text of every line of the widget as drawn."""
+    return [view.render_line(y).text.rstrip() for y in range(view.size.height)]
+
+
+def vanishing_at(steps: int) -> Timeline:
+    timeline = Timeline(load_scenario(ROOT / "scenarios" / "vanishing.toml"))
+    timeline.run_until(max_steps=steps)
+    return timeline
+
+
+@pytest.mark.parametrize("width", [34, 40, 80])
+async def test_every_number_fits_and_the_sparkline_goes_first(width: int) -> None:
+    """At each width every layer's row holds its whole numbers; the sparkline only where
+    there is room for it."""
+    timeline = vanishing_at(300)
+    row = timeline.health.row(300)
+    assert row is not None
+    app = HealthApp()
+    async with app.run_test(size=(width, 30)) as pilot:
+        view = app.query_one(HealthView)
+        view.show(timeline.health, 300)
+        await pilot.pause()
+        lines = screen_lines(view)
+    assert lines[0].split()[0] == "l" and "|dC/dW|" in lines[0] and "upd/|W|" in lines[0]
+    for l in range(1, 9):
+        line = lines[l]
+        assert len(line) <= width
+        assert line.startswith(f"{l} ")
+        assert f"{row.grad_norm[l - 1]:.3g}" in line.split()
+        assert f"{row.update_ratio[l - 1]:.3g}" in line.replace("!", " ").split()
+        assert any(bar in line for bar in BARS) == (width > 34)
+    # Layer 1 is flagged vanishing, and its ratio is marked far from 1e-3.
+    assert lines[1].rstrip().endswith("V<")
+    assert "!" in lines[1]
+    reasons = "\n".join(lines[9:])
+    assert "V layer 1: gradient vanishing" in reasons
+    assert "< layer 1: update/|W|" in reasons
+
+
+async def test_the_sparkline_draws_the_vanishing_layers_low() -> None:
+    timeline = vanishing_at(300)
+    app = HealthApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        view = app.query_one(HealthView)
+        view.show(timeline.health, 300)
+        await pilot.pause()
+        lines = screen_lines(view)
+    spark_1, spark_8 = lines[1].split()[1], lines[8].split()[1]
+    assert set(spark_1) <= set(BARS[:2]) and set(spark_8) <= set(BARS[-2:])
+
+
+async def test_stepping_shows_the_last_update_and_nothing_before_a_pass() -> None:
+    timeline = Timeline(load_scenario(ROOT / "scenarios" / "dying_relu.toml"))
+    app = HealthApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        view = app.query_one(HealthView)
+        view.show(timeline.health, 0)
+        await pilot.pause()
+        assert screen_lines(view)[0] == "layer health: not computed at step 0"
+        _ = timeline.trace  # the pass of step 0, recorded
+        timeline.next()
+        view.show(timeline.health, 1)
+        await pilot.pause()
+        lines = screen_lines(view)
+    ratio = timeline.health.row(0).update_ratio[1]  # type: ignore[union-attr]
+    # Step 1's own update is not computed: the ratio shown is the one that made step 1.
+    assert f"{ratio:.3g}" in lines[2].replace("!", " ").split()
