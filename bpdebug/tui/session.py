@@ -40,6 +40,7 @@ from bpdebug.tui.view import SLOW, View, draw, progress_text
 from bpdebug.tui.widgets.boundary import DecisionBoundary
 from bpdebug.tui.widgets.costplot import CostPlot
 from bpdebug.tui.widgets.equation import EquationView
+from bpdebug.tui.widgets.health import HealthView
 
 if TYPE_CHECKING:
     from bpdebug.tui.app import BpdebugApp
@@ -130,6 +131,8 @@ class SessionScreen(Screen[None]):
                     yield Static(id="chain")
                 with TabPane("2 cost", id="tab-cost"):
                     yield CostPlot(id="cost")
+                with TabPane("3 health", id="tab-health"):
+                    yield HealthView(id="health")
                 if self.two_inputs:
                     with TabPane("4 boundary", id="tab-boundary"):
                         yield DecisionBoundary(id="boundary")
@@ -143,6 +146,7 @@ class SessionScreen(Screen[None]):
                     yield Static(id="chain")
                 with Vertical(id="right"):
                     yield CostPlot(id="cost")
+                    yield HealthView(id="health")
                     if self.two_inputs:
                         yield DecisionBoundary(id="boundary")
         yield Static(id="status")

@@ -30,6 +30,7 @@ from bpdebug.tui.render import (
 from bpdebug.tui.widgets.boundary import DecisionBoundary
 from bpdebug.tui.widgets.costplot import CostPlot
 from bpdebug.tui.widgets.equation import EquationView
+from bpdebug.tui.widgets.health import HealthView
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ READS: dict[str, frozenset[str]] = {
     "network": frozenset(_POSITION),
     "status": frozenset({"revision", "phase", "running", "paused", "busy", "branched_at"}),
     "cost": frozenset({"frontier", "step", "log_scale", "branched_at", "revision"}),
+    "health": frozenset({"frontier", "step", "revision"}),
     "matrices": frozenset(_POSITION | {"j", "k", "mark", "pane", "matrix_mode", "diff"}),
     "chain": frozenset(_POSITION | {"j", "k"}),
     "boundary": frozenset({"revision", "size"}),
@@ -132,6 +134,9 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
             plot.show(
                 costs.copy(), debugger.step, log=view.log_scale, hits=debugger.hits, edits=edits
             )
+    if "health" in due:
+        for health in screen.query("#health").results(HealthView):
+            health.show(debugger.timeline.health, debugger.step)
     if "matrices" in due:
         draw_matrices(screen, debugger, view)
     if "chain" in due:
