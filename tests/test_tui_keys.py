@@ -21,6 +21,7 @@ from tui_helpers import (
     WIDE,
     XOR,
     divergent_scenario,
+    drawn,
     record_notifications,
     status,
     wait_stopped,
@@ -36,7 +37,7 @@ from bpdebug.tui import build_app
 from bpdebug.tui.app import BpdebugApp
 from bpdebug.tui.dialogs import BreakpointsScreen, HelpScreen, PromptScreen, TextScreen
 from bpdebug.tui.widgets.costplot import CostPlot
-from bpdebug.tui.widgets.equation import BlockSpec, EquationView
+from bpdebug.tui.widgets.equation import BlockSpec
 
 
 def fresh_timeline() -> Timeline:
@@ -44,10 +45,7 @@ def fresh_timeline() -> Timeline:
     return Timeline(load_scenario(XOR))
 
 
-def blocks(app: BpdebugApp) -> dict[str, BlockSpec]:
-    """The operands the centre draws now, by key ("W", "z", "a_prev", "delta", "dW"...)."""
-    pane = app.screen.query_one("#equation", EquationView)
-    return {spec.key: spec for section in pane.sections for spec in section.blocks}
+blocks = drawn
 
 
 def view(app: BpdebugApp, name: str) -> BlockSpec:

@@ -17,6 +17,7 @@ from tui_helpers import (
     SCENARIOS,
     WIDE,
     XOR,
+    drawn,
     record_notifications,
     status,
     wait_stopped,
@@ -30,7 +31,7 @@ from bpdebug.snapshot import export
 from bpdebug.timeline import Timeline
 from bpdebug.tui import build_app
 from bpdebug.tui.dialogs import ConfirmScreen, PromptScreen
-from bpdebug.tui.widgets.matrix import MatrixView
+from bpdebug.tui.widgets.equation import EquationView
 
 
 async def start_long_goto(pilot, app, step: int = 400_000) -> None:
@@ -70,9 +71,10 @@ async def test_keys_are_answered_during_a_replay(tmp_path):
         await pilot.press("down")  # select the next unit
         await pilot.press("x")  # one example
         await pilot.press("tab")  # the next layer
-        await pilot.press("h")  # heatmap
+        await pilot.press("h")  # the next matrix mode
         assert app.main.busy  # still replaying
-        assert d.example == 0 and d.layer == layer % d.depth + 1 and app.main.heatmap
+        assert d.example == 0 and d.layer == layer % d.depth + 1
+        assert app.main.matrix_mode == "numbers"
         assert app.main.check_action("next", ()) is None  # n waits
         assert app.main.check_action("goto", ()) is None
         await pilot.press("n")  # ignored while the replay runs
@@ -116,8 +118,9 @@ async def test_looking_around_while_c_trains(tmp_path):
         await pilot.press("c")  # continue
         assert app.main.running
         await pilot.press("tab", "down", "right", "x", "v", "h", "l")  # look around
-        assert (d.layer, d.j, d.k, d.example, app.main.pane) == (1, 1, 1, 0, "db")
-        assert app.main.heatmap and app.main.log_scale and app.main.running
+        assert (d.layer, d.j, d.k, d.example) == (2, 0, 1, 0)  # layer 2 has one unit
+        assert app.main.pane == "W_next"  # a run shows the update: after dC/dW^(2), W^(2) next
+        assert app.main.matrix_mode == "numbers" and app.main.log_scale and app.main.running
         await pilot.pause()
         shown = [str(key.render()) for key in app.screen.query_one(Footer).query("FooterKey")]
         assert any("pause" in text for text in shown)
@@ -157,23 +160,29 @@ async def test_a_breakpoint_fires_once_per_crossing(tmp_path):
 
 
 async def test_arrows_move_the_selection_and_keep_it_in_view_at_80x24(tmp_path):
-    """On digits (64 inputs) at 80x24, → moves k and the pane scrolls to the selected cell."""
+    """On digits (64 inputs) at 80x24, → moves k: W^(1)'s window follows the selected cell,
+    which is drawn whole and outlined on screen."""
     app = build_app(str(SCENARIOS / "digits.toml"), export_dir=tmp_path)
     async with app.run_test(size=NARROW) as pilot:
         d = app.debugger
-        d.select_layer(1)
-        app.main.sync()
-        await pilot.pause()
+        await pilot.press("s")  # forward layer 1: W^(1) is 32x64
+        await pilot.press("v")  # mark W^(1): the pane scrolls to it
         for _ in range(40):
             await pilot.press("right")  # select input k = 40
         await pilot.press("down", "down")  # unit j = 2
         await pilot.pause()
         assert (d.j, d.k) == (2, 40)
-        W = app.screen.query_one("#m-W", MatrixView)
-        assert W.selected == (2, 40)
-        region = W.cell_region(2, 40)
-        x = W.scroll_offset.x
-        assert x <= region.x and region.right <= x + W.scrollable_content_region.width
+        assert drawn(app)["W"].selected == (2, 40)
+        view = app.screen.query_one("#equation", EquationView)
+        want = float(d.params.W[1][2, 40])
+        cells = [c for c in view.layout_.cells if c.value == want]
+        assert cells, "the selected weight is drawn"
+        cell = cells[0]
+        top = view.scroll_offset.y
+        assert top <= cell.line < top + view.size.height  # in view
+        line = view.render_line(cell.line - top).text
+        assert line[: cell.x].rstrip().endswith("[")  # numbers are right-aligned in the cell
+        assert line[cell.x + len(cell.text)] == "]"
 
 
 async def test_w_with_the_same_value_changes_nothing(tmp_path):
@@ -235,8 +244,9 @@ async def test_the_adam_update_adds_up_to_the_next_value_shown(tmp_path):
     app = build_app(str(SCENARIOS / "spiral.toml"), export_dir=tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         d = app.debugger
-        await pilot.press("g", "ctrl+a", "ctrl+k", "7", "enter")  # step 7, update phase
-        assert d.step == 7 and d.phase.kind == "update"
+        await pilot.press("g", "ctrl+a", "ctrl+k", "7", "enter")  # step 7, its batch
+        await pilot.press("S")  # one phase back: step 6's update
+        assert d.step == 6 and d.phase.kind == "update"
         chain = str(app.screen.query_one("#chain").render())
         assert "adam: w ← w − lr·m̂/(√v̂ + ε)" in chain
         *_, rule, numbers = [line.strip() for line in chain.splitlines() if line.strip()]

@@ -19,6 +19,7 @@ from textual.widgets import Static
 from bpdebug.debugger import Debugger
 from bpdebug.tui import build_app
 from bpdebug.tui.app import BpdebugApp
+from bpdebug.tui.widgets.equation import BlockSpec, EquationView
 
 REPO = Path(__file__).resolve().parent.parent
 """The repository root."""
@@ -67,6 +68,17 @@ def divergent_scenario(tmp_path: Path) -> Path:
 def status(app: BpdebugApp) -> str:
     """The status line's text as drawn."""
     return str(app.screen.query_one("#status", Static).render())
+
+
+def title(app: BpdebugApp) -> str:
+    """The header's text as drawn (step, epoch, phase)."""
+    return str(app.screen.query_one("#title-bar", Static).render())
+
+
+def drawn(app: BpdebugApp) -> dict[str, BlockSpec]:
+    """The operands the centre draws now, by key ("W", "z", "a_prev", "delta", "dW"...)."""
+    pane = app.screen.query_one("#equation", EquationView)
+    return {spec.key: spec for section in pane.sections for spec in section.blocks}
 
 
 def record_notifications(app: BpdebugApp) -> list[tuple[str, str]]:

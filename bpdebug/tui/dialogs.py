@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.validation import ValidationResult, Validator
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Button, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from bpdebug.breakpoints import SYNTAX
@@ -35,10 +35,29 @@ ERROR_STYLE = "bold red"
 
 NOTATION = """
 Notation (3Blue1Brown, "Backpropagation calculus")
-  z^(l) = W^(l) a^(l-1) + b^(l)      a^(l) = g(z^(l))
-  delta^(l) = dC0/dz^(l), one column per example
-  dC0/dw_jk^(l) = dz/dw · da/dz · dC0/da = a_k^(l-1) · g'(z_j^(l)) · dC0/da_j^(l)
-  dC/dW^(l) = mean over the batch = delta^(l) a^(l-1)ᵀ / m
+  z^(l) = W^(l) a^(l-1) + b^(l)        a^(l) = g(z^(l)),  a^(0) = x
+  C_0: one example's cost            C = mean of C_0 over the batch
+  delta^(l) = dC_0/dz^(l), one column per example
+  delta^(L) = dC_0/da^(L) ⊙ g'(z^(L))
+  delta^(l) = (W^(l+1)^T delta^(l+1)) ⊙ g'(z^(l))
+  dC/dW^(l) = delta^(l) a^(l-1)^T / m      dC/db^(l) = mean delta^(l)
+  chain rule for one weight w_{j,k}^(l), example i:
+    dC_0/dw = dz/dw · da/dz · dC_0/da
+            = a_k^(l-1) · g'(z_j^(l)) · dC_0/da_j^(l)
+
+Symbols
+  ▶ ◀         the phase: forward / backward through that layer
+  ▶ title     the selected matrix (v moves it, y copies it)
+  [ ]  ◆      the selected cell, among numbers / in a heatmap
+  colours     blue < 0, grey = 0, red > 0, brighter for larger
+              |value| / the matrix's own max; NaN yellow, inf magenta
+  μ σ ‖·‖     a matrix's mean, standard deviation, Frobenius norm
+  … N more →  rows or columns outside the window: move the selection
+  |grad|      ‖dC/dW‖ of all layers together (Frobenius)
+  x  o        the boundary's points of class 1 / class 0;
+              the shade is the network's p(class 1)
+  health      V vanishing, E exploding, D dead, S saturated,
+              < barely learning, > updates too large (ratio to 1e-3)
 """
 
 
@@ -61,12 +80,17 @@ class Parsed(Validator):
 class HelpScreen(ModalScreen[None]):
     """The keys (from the one table in keys.py) and the notation."""
 
-    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "close")]
+    BINDINGS = [
+        Binding("escape", "dismiss", "close"),
+        Binding("q", "dismiss", "close"),
+        Binding("question_mark,f1", "dismiss", "close", show=False),
+    ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box", classes="dialog"):
             yield Label("bpdebug: step through backpropagation like code", classes="dialog-title")
             yield Static(literal(help_text() + "\n" + NOTATION, newlines=True), id="help-text")
+        yield Footer()
 
 
 class PromptScreen(ModalScreen[str | None]):

@@ -7,6 +7,7 @@ at any time, so the user can look around while `c` trains.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from textual.binding import Binding
@@ -99,13 +100,23 @@ def bindings() -> list[Binding]:
     ]
 
 
+HELP_WIDTH = 70
+"""Columns of the help's lines: it fits an 80x24 terminal's dialog without wrapping."""
+
+
 def help_text() -> str:
-    """The help screen's key list, by group."""
+    """The help screen's key list, by group, each line at most HELP_WIDTH columns."""
     lines: list[str] = []
+    entries = [(key.group, key.display(), key.help) for key in KEYS]
+    entries.append((TOOLS, "ctrl+p", "command palette: every key by name"))
     for group in (STEPPING, LOOKING, TOOLS):
         lines.append(f"\n{group}")
-        for key in KEYS:
-            if key.group == group:
-                lines.append(f"  {key.display():<10} {key.help}")
-    lines.append(f"  {'ctrl+p':<10} command palette: every key by name")
+        for in_group, shown, text in entries:
+            if in_group == group:
+                lines += textwrap.wrap(
+                    text,
+                    HELP_WIDTH,
+                    initial_indent=f"  {shown:<10} ",
+                    subsequent_indent=" " * 13,
+                )
     return "\n".join(lines).lstrip("\n")

@@ -120,37 +120,42 @@ def title_text(debugger: Debugger, source: str, width: int) -> Text:
     return Text(layouts[-1][1])
 
 
-def status_text(debugger: Debugger, running: bool, busy: str = "") -> Text:
-    """The status line: what runs or why it stopped, what `s` computes next, cost, |grad|.
+def status_text(debugger: Debugger, running: bool, busy: str = "", width: int = 0) -> Text:
+    """The status line: what runs or why it stopped, what `s` computes next, C, |grad|.
 
-    What a person must not miss comes first, so a narrow terminal cuts
-    only the end. The step and the phase are the header's, not repeated.
+    What a person must not miss comes first. Parts that do not fit in
+    `width` columns (0: no limit) are left out whole, from the end, so no
+    number is ever cut (a shorter part after one left out may still
+    fit); the step and the phase are the header's.
     """
     timeline = debugger.timeline
-    text = Text(" ")
+    parts: list[tuple[str, str]] = []
     if busy:
-        text.append(f"{busy} │ ", style="bold green")
+        parts.append((busy, "bold green"))
     elif running:
-        text.append("running (c pauses) │ ", style="bold green")
+        parts.append(("running (c pauses)", "bold green"))
     elif debugger.paused:
         bad = "NaN" in debugger.paused or "inf" in debugger.paused
-        text.append(f"{debugger.paused} │ ", style="bold red" if bad else "bold yellow")
+        parts.append((debugger.paused, "bold red" if bad else "bold yellow"))
     edits = timeline.edits
     if edits:
         steps = sorted({e.step for e in edits})
         where = ", ".join(map(str, steps[:3])) + (", …" if len(steps) > 3 else "")
-        text.append(f"edited at step {where} │ ", style="bold magenta")
+        parts.append((f"edited at step {where}", "bold magenta"))
     elif timeline.branched_at is not None:
-        text.append(f"branched at step {timeline.branched_at} │ ", style="bold magenta")
-    if busy:
-        return text
-    if not running:
-        text.append(next_hint(debugger), style="bold")
-        text.append(" │ ")
-    trace = debugger.trace
-    parts = [
-        f"C {fmt(trace.cost)}" if debugger.known("cost", 0) else "C …",
-        f"|grad| {fmt(trace.total_grad_norm())}" if debugger.known("db", 1) else "|grad| …",
-    ]
-    text.append(" │ ".join(parts))
+        parts.append((f"branched at step {timeline.branched_at}", "bold magenta"))
+    if not busy:
+        if not running:
+            parts.append((next_hint(debugger), "bold"))
+        trace = debugger.trace
+        parts.append((f"C {fmt(trace.cost)}" if debugger.known("cost", 0) else "C …", ""))
+        known = debugger.known("db", 1)
+        parts.append((f"|grad| {fmt(trace.total_grad_norm())}" if known else "|grad| …", ""))
+    text = Text(" ")
+    for i, (part, style) in enumerate(parts):
+        separator = " │ " if i else ""
+        if width and i and text.cell_len + len(separator) + len(part) > width:
+            continue  # left out whole; a shorter part after it may still fit
+        text.append(separator)
+        text.append(part, style=style)
     return text

@@ -94,7 +94,7 @@ _POSITION = {"revision", "phase", "layer", "example"}
 READS: dict[str, frozenset[str]] = {
     "title": frozenset({"revision", "step", "phase", "size"}),
     "network": frozenset(_POSITION),
-    "status": frozenset({"revision", "phase", "running", "paused", "busy", "branched_at"}),
+    "status": frozenset({"revision", "phase", "running", "paused", "busy", "branched_at", "size"}),
     "cost": frozenset({"frontier", "step", "log_scale", "branched_at", "revision"}),
     "health": frozenset({"frontier", "step", "revision"}),
     "matrices": frozenset(_POSITION | {"j", "k", "mark", "pane", "matrix_mode", "diff"}),
@@ -123,7 +123,8 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
             pane.update(network_line(debugger), layout=False)
     if "status" in due:
         for pane in screen.query("#status").results(Static):
-            pane.update(status_text(debugger, view.running, view.busy), layout=False)
+            line = status_text(debugger, view.running, view.busy, view.size[0])
+            pane.update(line, layout=False)
     if "cost" in due:
         timeline = debugger.timeline
         costs = timeline.costs()
