@@ -361,13 +361,14 @@ def test_an_ascii_terminal_gets_backslash_escapes(tmp_path: Path, env: dict[str,
     ],
 )
 def test_bad_option_values_are_refused(args: list[str], message: str) -> None:
-    """argparse's usage line, then one error line naming the option; status 2."""
+    """argparse's usage (wrapped to the width), then one error line naming the option; status 2."""
     out = bpdebug(*args)
     assert out.returncode == 2
-    lines = out.stderr.decode().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("usage: bpdebug ")
-    assert lines[1].startswith(f"bpdebug {args[0]}: error: argument --")
-    assert lines[1].endswith(message)
+    *usage, error = out.stderr.decode().splitlines()
+    assert usage[0].startswith("usage: bpdebug ")
+    assert all(line.startswith(" ") for line in usage[1:])  # the usage's continuation
+    assert error.startswith(f"bpdebug {args[0]}: error: argument --")
+    assert error.endswith(message)
     assert out.stdout == b""
 
 

@@ -34,7 +34,7 @@ def check_numbers(app) -> int:  # type: ignore[no-untyped-def]
     assert len(lines[0]) <= width and lines[0].strip(), "the title is drawn"
     checked = 0
     for view in app.screen.query(EquationView):
-        region = view.content_region
+        region = view.scrollable_content_region  # the scrollbar may hide what is beyond
         if not region.area:
             continue  # on a hidden tab
         top = view.scroll_offset.y

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from bpdebug.debugger import Debugger
 from bpdebug.operands import next_hint
+from bpdebug.text import printable
 
 
 def fmt(x: float, width: int = 0) -> str:
@@ -97,17 +98,18 @@ def title_text(debugger: Debugger, source: str, width: int) -> Text:
     phase always stay.
     """
     timeline = debugger.timeline
-    scenario = timeline.scenario
     trainer = timeline.trainer
+    name = printable(timeline.scenario.name)  # text from a file: control characters escaped
+    scenario = timeline.scenario
     where = f"step {debugger.step}"
     epoch = f"epoch {timeline.epoch}"
     phase = debugger.phase.describe()
     optimizer = f"{trainer.optimizer.name} · lr {scenario.training.learning_rate:g}"
     layouts = (
-        (f" bpdebug  {scenario.name}  {source}", f"{where} · {epoch} · {phase}", optimizer),
-        (f" bpdebug  {scenario.name}", f"{where} · {epoch} · {phase}", optimizer),
-        (f" bpdebug  {scenario.name}", f"{where} · {epoch} · {phase}", ""),
-        (f" {scenario.name}", f"{where} · {epoch} · {phase}", ""),
+        (f" bpdebug  {name}  {source}", f"{where} · {epoch} · {phase}", optimizer),
+        (f" bpdebug  {name}", f"{where} · {epoch} · {phase}", optimizer),
+        (f" bpdebug  {name}", f"{where} · {epoch} · {phase}", ""),
+        (f" {name}", f"{where} · {epoch} · {phase}", ""),
         ("", f" {where} · {phase}", ""),
     )
     for left, middle, right in layouts:

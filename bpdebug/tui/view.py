@@ -154,8 +154,9 @@ def draw_matrices(screen: Screen[Any], debugger: Debugger, view: View) -> None:
     for widget in screen.query("#equation").results(EquationView):
         shown = centre(debugger, view.pane, view.matrix_mode, view.diff)
         widget.show(shown.sections)
+        narrow = bool(getattr(screen, "narrow", False))  # the colour key is in the help there
         for head in screen.query("#equation-head").results(Static):
-            head.update(Text("\n").join(shown.header))
+            head.update(Text("\n").join(shown.header[:1] if narrow else shown.header))
 
 
 def progress_text(label: str, done: int, total: int, seconds: float, unit: str = "updates") -> str:

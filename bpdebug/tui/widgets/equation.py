@@ -154,16 +154,21 @@ class EquationView(ScrollView, can_focus=False):
         self.refresh()
         self.call_after_refresh(self._scroll_to_marked)
 
+    @property
+    def room(self) -> int:
+        """Columns the lines may take: the width without the vertical scrollbar."""
+        return self.scrollable_content_region.width or self.size.width
+
     def on_resize(self) -> None:
-        if self.size.width != self._width:
+        if self.room != self._width:
             self._relayout()
             self.refresh()
 
     def _relayout(self) -> None:
-        self._width = self.size.width
-        self.layout_ = lay_out(self.sections, self.size.width or 80)
+        self._width = self.room
+        self.layout_ = lay_out(self.sections, self._width or 80)
         width = max((line.cell_length for line in self.layout_.lines), default=0)
-        self.virtual_size = Size(min(width, self.size.width or width), len(self.layout_.lines))
+        self.virtual_size = Size(min(width, self._width or width), len(self.layout_.lines))
 
     def _scroll_to_marked(self) -> None:
         if self.layout_.marked is not None:
@@ -174,4 +179,4 @@ class EquationView(ScrollView, can_focus=False):
         index = self.scroll_offset.y + y
         lines = self.layout_.lines
         line = lines[index] if index < len(lines) else Strip([])
-        return line.crop_extend(0, self.size.width, None).apply_style(self.visual_style.rich_style)
+        return line.crop_extend(0, self.room, None).apply_style(self.visual_style.rich_style)
