@@ -126,8 +126,9 @@ def shown_phase(debugger: Debugger) -> Phase:
     return Phase("forward", l)
 
 
-def phase_equation(debugger: Debugger, state: TrainState | None = None,
-                   trace: Trace | None = None) -> PhaseEquation:
+def phase_equation(
+    debugger: Debugger, state: TrainState | None = None, trace: Trace | None = None
+) -> PhaseEquation:
     """The equations of the shown phase with their operands, at the current step.
 
     `state` and `trace` replace the current step's (the diff mode builds the
@@ -172,8 +173,14 @@ class _Builder:
         return self.debugger.known(quantity, layer)
 
     def operand(
-        self, key: str, title: str, values: np.ndarray | None, rows: Axis, cols: Axis,
-        known: bool = True, where: str = "forward",
+        self,
+        key: str,
+        title: str,
+        values: np.ndarray | None,
+        rows: Axis,
+        cols: Axis,
+        known: bool = True,
+        where: str = "forward",
     ) -> Operand:
         if not known or values is None:
             return Operand(key, title, None, rows, cols, f"not yet: {where} pass (s)")
@@ -259,8 +266,11 @@ class _Builder:
         elif l == L and not activation.elementwise:
             first = Line(
                 f"delta{sup(L)} = J_{self.g_name(L)}(z{sup(L)})^T dC_0/da{sup(L)}",
-                (delta, op("dC_da", f"dC_0/da{sup(L)}", trace.dC_da if known else None, "j", "ex"),
-                 op("a", f"a{sup(L)}", trace.a[L], "j", "ex")),
+                (
+                    delta,
+                    op("dC_da", f"dC_0/da{sup(L)}", trace.dC_da if known else None, "j", "ex"),
+                    op("a", f"a{sup(L)}", trace.a[L], "j", "ex"),
+                ),
                 "softmax mixes its units: its derivative is a Jacobian per example",
             )
         else:
@@ -269,15 +279,26 @@ class _Builder:
             if l == L:
                 first = Line(
                     f"delta{sup(L)} = dC_0/da{sup(L)} ⊙ {g_prime}",
-                    (delta, op("dC_da", f"dC_0/da{sup(L)}", trace.dC_da if known else None,
-                               "j", "ex"), gp),
+                    (
+                        delta,
+                        op("dC_da", f"dC_0/da{sup(L)}", trace.dC_da if known else None, "j", "ex"),
+                        gp,
+                    ),
                 )
             else:
                 upstream = self.known("delta", l + 1)
-                Wt = self.operand("W_next_T", f"W{sup(l + 1)}^T", self.state.params.W[l + 1].T,
-                                  "j", "q")
-                d_next = self.operand("delta_next", f"delta{sup(l + 1)}", trace.delta[l + 1],
-                                      "q", "ex", upstream, "backward")
+                Wt = self.operand(
+                    "W_next_T", f"W{sup(l + 1)}^T", self.state.params.W[l + 1].T, "j", "q"
+                )
+                d_next = self.operand(
+                    "delta_next",
+                    f"delta{sup(l + 1)}",
+                    trace.delta[l + 1],
+                    "q",
+                    "ex",
+                    upstream,
+                    "backward",
+                )
                 first = Line(
                     f"delta{sup(l)} = (W{sup(l + 1)}^T delta{sup(l + 1)}) ⊙ {g_prime}",
                     (delta, Wt, d_next, gp),
@@ -286,8 +307,11 @@ class _Builder:
         gradients = Line(
             f"dC/dW{sup(l)} = delta{sup(l)} a{sup(l - 1)}^T / m,   dC/db{sup(l)} = mean"
             f" delta{sup(l)}   (m = {m})",
-            (op("dW", f"dC/dW{sup(l)}", trace.dW[l], "j", "k"), self.a_prev(l),
-             op("db", f"dC/db{sup(l)}", trace.db[l], "j", "one")),
+            (
+                op("dW", f"dC/dW{sup(l)}", trace.dW[l], "j", "k"),
+                self.a_prev(l),
+                op("db", f"dC/db{sup(l)}", trace.db[l], "j", "one"),
+            ),
         )
         return [first, gradients]
 
@@ -303,8 +327,9 @@ class _Builder:
             terms = " + ".join(
                 t for t, s in (("l1 sign(W)", self.network.l1), ("l2 W", self.network.l2)) if s
             )
-            lines.append(Line(f"g = dC/dW{sup(l)} + {terms}",
-                              (self.operand("g", "g", g_W, "j", "k"), dW)))
+            lines.append(
+                Line(f"g = dC/dW{sup(l)} + {terms}", (self.operand("g", "g", g_W, "j", "k"), dW))
+            )
         else:
             lines.append(Line(f"g = dC/dW{sup(l)}", (dW,)))
         W_next = self.operand("W_next", f"W{sup(l)} next", after.params.W[l], "j", "k")
@@ -319,24 +344,34 @@ class _Builder:
             case "adam":
                 t = after.opt.t
                 b1, b2 = optimizer.beta1, optimizer.beta2
-                m = after.opt.get("mW")[l]
-                v = after.opt.get("vW")[l]
+                m_new, v_new = after.opt.get("mW")[l], after.opt.get("vW")[l]
                 with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    m_hat, v_hat = m / (1.0 - b1**t), v / (1.0 - b2**t)
-                lines.append(Line(
-                    f"m ← β1·m + (1 − β1)·g,   v ← β2·v + (1 − β2)·g²   (β1 = {b1:g},"
-                    f" β2 = {b2:g})",
-                    (self.operand("m", "m", m, "j", "k"), self.operand("v", "v", v, "j", "k")),
-                ))
-                lines.append(Line(
-                    f"m̂ = m/(1 − β1^t),   v̂ = v/(1 − β2^t)   (t = {t})",
-                    (self.operand("mhat", "m̂", m_hat, "j", "k"),
-                     self.operand("vhat", "v̂", v_hat, "j", "k")),
-                ))
-                lines.append(Line(
-                    f"W ← W − ΔW,   ΔW = lr·m̂/(√v̂ + ε)   (lr = {lr}, ε = {optimizer.eps:g})",
-                    (W_next, W, step),
-                ))
+                    m_hat, v_hat = m_new / (1.0 - b1**t), v_new / (1.0 - b2**t)
+                lines.append(
+                    Line(
+                        f"m ← β1·m + (1 − β1)·g,   v ← β2·v + (1 − β2)·g²   (β1 = {b1:g},"
+                        f" β2 = {b2:g})",
+                        (
+                            self.operand("m", "m", m_new, "j", "k"),
+                            self.operand("v", "v", v_new, "j", "k"),
+                        ),
+                    )
+                )
+                lines.append(
+                    Line(
+                        f"m̂ = m/(1 − β1^t),   v̂ = v/(1 − β2^t)   (t = {t})",
+                        (
+                            self.operand("mhat", "m̂", m_hat, "j", "k"),
+                            self.operand("vhat", "v̂", v_hat, "j", "k"),
+                        ),
+                    )
+                )
+                lines.append(
+                    Line(
+                        f"W ← W − ΔW,   ΔW = lr·m̂/(√v̂ + ε)   (lr = {lr}, ε = {optimizer.eps:g})",
+                        (W_next, W, step),
+                    )
+                )
             case _:
                 lines.append(Line(f"W ← W − lr·g   (lr = {lr})", (W_next, W, step)))
         b_next = self.operand("b_next", f"b{sup(l)} next", after.params.b[l], "j", "one")
@@ -356,7 +391,9 @@ def next_hint(debugger: Debugger) -> str:
     match phase.kind:
         case "forward":
             prev = "a^(0)" if l == 1 else f"a{sup(l - 1)}"
-            return f"s: compute z{sup(l)} = W{sup(l)} {prev} + b{sup(l)}, a{sup(l)} = {g}(z{sup(l)})"
+            return (
+                f"s: compute z{sup(l)} = W{sup(l)} {prev} + b{sup(l)}, a{sup(l)} = {g}(z{sup(l)})"
+            )
         case "cost":
             return "s: compute the cost C_0 per example and C = mean C_0"
         case "backward" if l == L:

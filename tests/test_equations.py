@@ -60,7 +60,9 @@ def debuggers() -> list[Debugger]:
         out.append(d)
     for z in (45.0, -45.0, 700.0):
         for y in (0.0, 1.0):
-            out.append(whole_pass(Debugger(Timeline(saturated("sigmoid", "binary_cross_entropy", z, y)))))
+            out.append(
+                whole_pass(Debugger(Timeline(saturated("sigmoid", "binary_cross_entropy", z, y))))
+            )
     out.append(whole_pass(Debugger(Timeline(saturated("tanh", "squared_error", 30.0, 1.0)))))
     return out
 

@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 from textual.strip import Strip
 
 from bpdebug.tui import colors
-from bpdebug.tui.widgets.equation import BlockSpec, EquationView, Section, lay_out
+from bpdebug.tui.widgets.equation import BlockSpec, EquationView, Layout, Section, lay_out
 from bpdebug.tui.widgets.matrix import MAX_ROWS, matrix_format, render_block, summarize
 
 
@@ -92,8 +92,6 @@ def test_legend_mentions_both_ends() -> None:
     text = colors.legend().plain
     assert "-max" in text and "+max" in text and "NaN" in text
     assert colors.legend(0.25).plain.startswith("-0.25 ")
-
-
 
 
 # --- one format per matrix ----------------------------------------------------------
@@ -188,9 +186,9 @@ def test_heatmap_bins_keep_a_single_nan() -> None:
     block = render_block("z", values, 40, heatmap=True)
     nan_background = colors.BACKGROUNDS[colors.NAN_INDEX]
     styles = [seg.style for line in block.lines for seg in line if seg.style is not None]
-    assert any(
-        nan_background in (style.color, style.bgcolor) for style in styles
-    ), "a NaN must survive binning"
+    assert any(nan_background in (style.color, style.bgcolor) for style in styles), (
+        "a NaN must survive binning"
+    )
 
 
 # --- the pane ---------------------------------------------------------------------
@@ -201,7 +199,10 @@ def test_blocks_flow_side_by_side_and_stack_when_they_do_not_fit() -> None:
     blocks = tuple(BlockSpec(f"m{i}", f"M{i}", small) for i in range(3))
     wide = lay_out([Section("y = f(x)", blocks)], 120)
     narrow = lay_out([Section("y = f(x)", blocks)], 30)
-    title_rows = lambda layout: [i for i, l in enumerate(layout.lines) if "M0" in l.text or "M2" in l.text]  # noqa: E731
+
+    def title_rows(layout: Layout) -> list[int]:
+        return [i for i, line in enumerate(layout.lines) if {"M0", "M2"} & set(line.text.split())]
+
     assert len(title_rows(wide)) == 1  # all three titles on one line
     assert len(title_rows(narrow)) == 2  # stacked
     assert all(line.cell_length <= 30 for line in narrow.lines)

@@ -90,7 +90,9 @@ def test_backward_delta_and_the_gradients_follow_from_the_operands(debugger: Deb
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 @pytest.mark.parametrize(("l1", "l2"), [(0.0, 0.0), (0.002, 0.03)])
-def test_update_W_next_is_W_minus_the_step_of_the_rule(optimizer: str, l1: float, l2: float) -> None:
+def test_update_W_next_is_W_minus_the_step_of_the_rule(
+    optimizer: str, l1: float, l2: float
+) -> None:
     timeline = Timeline(make_scenario(optimizer=optimizer, learning_rate=0.3, l1=l1, l2=l2))
     d = Debugger(timeline)
     d.goto(3)

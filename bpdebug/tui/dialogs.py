@@ -82,9 +82,13 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape", "dismiss", "close"),
-        Binding("q", "dismiss", "close"),
+        Binding("q", "close", "close"),  # its own action, so the footer shows both keys
         Binding("question_mark,f1", "dismiss", "close", show=False),
     ]
+
+    def action_close(self) -> None:
+        """q: close the help (here q does not quit)."""
+        self.dismiss()
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box", classes="dialog"):

@@ -58,7 +58,7 @@ KEYS: tuple[Key, ...] = (
     Key("escape", "cancel", "cancel", "cancel a long replay, search or check", STEPPING, show=False, shown_as="esc"),
     Key("up", "unit(-1)", "unit", "select the unit j above", LOOKING, show=False, shown_as="↑"),
     Key("down", "unit(1)", "unit", "select the unit j below", LOOKING, show=False, shown_as="↓"),
-    Key("left", "input(-1)", "weight", "select the input k to the left (the weight w_jk)", LOOKING, show=False, shown_as="←"),
+    Key("left", "input(-1)", "weight", "select the input k to the left (the weight w_{j,k})", LOOKING, show=False, shown_as="←"),
     Key("right", "input(1)", "weight", "select the input k to the right", LOOKING, show=False, shown_as="→"),
     Key("tab", "layer(1)", "layer", "select the next layer", LOOKING, show=False),
     Key("shift+tab", "layer(-1)", "layer", "select the previous layer", LOOKING, show=False),
@@ -100,7 +100,7 @@ def bindings() -> list[Binding]:
     ]
 
 
-HELP_WIDTH = 70
+HELP_WIDTH = 64
 """Columns of the help's lines: it fits an 80x24 terminal's dialog without wrapping."""
 
 

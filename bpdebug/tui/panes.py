@@ -18,7 +18,6 @@ from bpdebug.tui import colors
 from bpdebug.tui.widgets.equation import BlockSpec, Section
 from bpdebug.tui.widgets.matrix import HEATMAP_CELLS
 
-
 MODES = ("auto", "numbers", "heatmap")
 """How matrices are drawn (`h` cycles): big ones as heatmaps, all as numbers, all as heatmaps."""
 
@@ -107,7 +106,9 @@ def _selected_value(operand: Operand | None, select: dict[str, int | None]) -> T
     return Text.assemble((f"{operand.title}{where} = ", "bold"), repr(value))
 
 
-def _differences(debugger: Debugger, operands: dict[str, Operand]) -> tuple[dict[str, Operand], str]:
+def _differences(
+    debugger: Debugger, operands: dict[str, Operand]
+) -> tuple[dict[str, Operand], str]:
     """Each operand minus the same operand at the reference step (or why not)."""
     ref_step = debugger.reference_step()
     if ref_step is None:
@@ -123,11 +124,13 @@ def _differences(debugger: Debugger, operands: dict[str, Operand]) -> tuple[dict
         if operand.values is None:
             out[key] = operand
         elif ref is None or ref.values is None or ref.values.shape != operand.values.shape:
-            out[key] = replace(operand, values=None,
-                               placeholder=f"step {ref_step}'s batch has another shape")
+            out[key] = replace(
+                operand, values=None, placeholder=f"step {ref_step}'s batch has another shape"
+            )
         else:
-            out[key] = replace(operand, title=f"Δ{operand.title}",
-                               values=operand.values - ref.values)
+            out[key] = replace(
+                operand, title=f"Δ{operand.title}", values=operand.values - ref.values
+            )
     return out, f"vs step {ref_step}"
 
 

@@ -73,7 +73,9 @@ def network_line(debugger: Debugger) -> Text:
             marker = "▶" if phase.kind == "forward" else "◀"
         elif phase.kind == "input" and l == 0:
             marker = "▶"
-        text.append(f"{marker}{l} {name} {units}", style="reverse bold" if l == debugger.layer else "")
+        text.append(
+            f"{marker}{l} {name} {units}", style="reverse bold" if l == debugger.layer else ""
+        )
         text.append(" │ ", style="dim")
     text.append(("▶" if phase.kind == "cost" else "") + f"C {net.loss}")
     if phase.kind == "update":

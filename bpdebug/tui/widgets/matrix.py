@@ -90,8 +90,14 @@ def matrix_format(values: NDArray[np.float64]) -> NumberFormat:
         return NumberFormat(0, False, special)
     small, large = float(magnitudes.min()), float(magnitudes.max())
     decimals = max(0, 2 - math.floor(math.log10(small)))
-    extremes = [x for x in (float(values[np.isfinite(values)].min()),
-                            float(values[np.isfinite(values)].max())) if x]
+    extremes = [
+        x
+        for x in (
+            float(values[np.isfinite(values)].min()),
+            float(values[np.isfinite(values)].max()),
+        )
+        if x
+    ]
     fixed = NumberFormat(decimals, False, 0)
     width = max(len(fixed.text(x)) for x in extremes)
     if width <= MAX_FIXED_WIDTH and decimals <= MAX_DECIMALS and large < 1e6:
@@ -172,7 +178,7 @@ def natural_width(values: NDArray[np.float64] | None, title: str, heatmap: bool)
     """The width a block wants: every column at its format's width, or a filled heatmap."""
     if values is None:
         return max(MIN_WIDTH, len(title) + 2)
-    rows, cols = values.shape
+    rows, cols = (int(n) for n in values.shape)
     label = len(str(rows - 1)) + 1
     if heatmap:
         return max(MIN_WIDTH, label + min(cols * MAX_HEAT_CELL, 96))
@@ -195,8 +201,10 @@ def render_block(
     `selected` is (row, column), either None for none; `marked` draws the
     title as the selected pane's.
     """
-    head = Strip([Segment("▶ " if marked else "  "), Segment(title, _TITLE_SELECTED if marked else _BOLD)]
-                 + ([Segment(f"  {note}", _DIM)] if note else []))
+    head = Strip(
+        [Segment("▶ " if marked else "  "), Segment(title, _TITLE_SELECTED if marked else _BOLD)]
+        + ([Segment(f"  {note}", _DIM)] if note else [])
+    )
     if values is None:
         return Block([head, Strip([Segment("  " + placeholder, _DIM)])], width, [])
     if heatmap:
@@ -295,7 +303,9 @@ def _pool(index: NDArray[np.intp], rows: int, cols: int) -> NDArray[np.intp]:
     pooled = np.maximum.reduceat(np.maximum.reduceat(code, r_edges, axis=0), c_edges, axis=1)
     level, positive = pooled // 2, pooled % 2 == 1
     finite = np.where(positive, steps + level, steps - level)
-    return np.where(pooled >= 4 * steps + colors.NAN_INDEX, pooled - 4 * steps, finite).astype(np.intp)
+    return np.where(pooled >= 4 * steps + colors.NAN_INDEX, pooled - 4 * steps, finite).astype(
+        np.intp
+    )
 
 
 def _heatmap_block(
@@ -345,9 +355,9 @@ def segments_of(text: Text) -> list[Segment]:
     plain = text.plain
     styles: list[Style | None] = [None] * len(plain)
     for span in text.spans:
-        style = span.style if isinstance(span.style, Style) else Style.parse(span.style)
+        parsed = span.style if isinstance(span.style, Style) else Style.parse(span.style)
         for position in range(span.start, min(span.end, len(plain))):
-            styles[position] = style
+            styles[position] = parsed
     segments: list[Segment] = []
     for char, style in zip(plain, styles, strict=True):
         if segments and segments[-1].style is style:
