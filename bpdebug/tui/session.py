@@ -227,7 +227,8 @@ class SessionScreen(Screen[None]):
             with self.debugger_lock:
                 draw(self, self.debugger, view, due)
         self._drawn = view
-        available = (view.running, bool(view.busy), view.step == 0, view.phase == 0)
+        at_start = view.step == 0
+        available = (view.running, bool(view.busy), at_start, at_start and view.phase == 0)
         if available != self._available:  # the footer rebuilds: only when it can change
             self._available = available
             self.refresh_bindings()

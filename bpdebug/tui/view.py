@@ -118,7 +118,7 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
             text.append(f"\n{example_text(debugger)}\n")
             known = debugger.known("cost", 0)
             text.append(f"C = {debugger.trace.cost:.6g}" if known else "C = …")
-            pane.update(text)
+            pane.update(text, layout=False)  # the same lines, the same widths: no new layout
         for pane in screen.query("#network-line").results(Static):
             pane.update(network_line(debugger), layout=False)
     if "status" in due:
@@ -142,7 +142,7 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
         draw_matrices(screen, debugger, view)
     if "chain" in due:
         for pane in screen.query("#chain").results(Static):
-            pane.update(chain_text(debugger))
+            pane.update(chain_text(debugger), layout=False)  # a fixed height (app.tcss)
     if "boundary" in due:
         for boundary in screen.query("#boundary").results(DecisionBoundary):
             if boundary.size.area:
@@ -154,9 +154,9 @@ def draw_matrices(screen: Screen[Any], debugger: Debugger, view: View) -> None:
     for widget in screen.query("#equation").results(EquationView):
         shown = centre(debugger, view.pane, view.matrix_mode, view.diff)
         widget.show(shown.sections)
-        narrow = bool(getattr(screen, "narrow", False))  # the colour key is in the help there
         for head in screen.query("#equation-head").results(Static):
-            head.update(Text("\n").join(shown.header[:1] if narrow else shown.header))
+            lines = shown.header
+            head.update(Text("\n").join(lines), layout=head.size.height != len(lines))
 
 
 def progress_text(label: str, done: int, total: int, seconds: float, unit: str = "updates") -> str:

@@ -152,7 +152,10 @@ class EquationView(ScrollView, can_focus=False):
         self.sections = sections
         self._relayout()
         self.refresh()
-        self.call_after_refresh(self._scroll_to_marked)
+        if self.size.area:  # laid out already: scroll now, in the same frame
+            self._scroll_to_marked()
+        else:
+            self.call_after_refresh(self._scroll_to_marked)
 
     @property
     def room(self) -> int:
