@@ -154,7 +154,7 @@ class EquationView(ScrollView, can_focus=False):
         self.refresh()
         if self.size.area:  # laid out already: scroll now, in the same frame
             self._scroll_to_marked()
-        else:
+        if not self._marked_in_view():  # the new height is not laid out yet: after it is
             self.call_after_refresh(self._scroll_to_marked)
 
     @property
@@ -172,6 +172,13 @@ class EquationView(ScrollView, can_focus=False):
         self.layout_ = lay_out(self.sections, self._width or 80)
         width = max((line.cell_length for line in self.layout_.lines), default=0)
         self.virtual_size = Size(min(width, self._width or width), len(self.layout_.lines))
+
+    def _marked_in_view(self) -> bool:
+        marked = self.layout_.marked
+        top, height = self.scroll_offset.y, self.size.height
+        return marked is None or (top <= marked.y and marked.bottom <= top + height) or (
+            marked.height > height and marked.y == top
+        )
 
     def _scroll_to_marked(self) -> None:
         if self.layout_.marked is not None:
