@@ -10,7 +10,7 @@ import math
 
 from rich.text import Text
 
-from bpdebug.debugger import Debugger
+from bpdebug.debugger import Debugger, Phase
 from bpdebug.operands import next_hint
 from bpdebug.text import printable
 
@@ -35,6 +35,15 @@ def sup(layer: int) -> str:
     return f"^({layer})"
 
 
+def cursor(phase: Phase, layer: int) -> str:
+    """The phase cursor beside layer `layer`: ▶ forward (and the batch at 0), ◀ backward, or ""."""
+    if phase.kind == "input" and layer == 0:
+        return "▶"
+    if phase.kind in ("forward", "backward") and phase.layer == layer:
+        return "▶" if phase.kind == "forward" else "◀"
+    return ""
+
+
 def network_text(debugger: Debugger) -> Text:
     """Layers 0..L with sizes and activations, the phase cursor and the selected layer."""
     net = debugger.timeline.scenario.network
@@ -45,11 +54,7 @@ def network_text(debugger: Debugger) -> Text:
     unit_width = max(len(str(u)) for u in net.layers)
     for l, units in enumerate(net.layers):
         name = names[l]
-        marker = "  "
-        if phase.kind in ("forward", "backward") and phase.layer == l:
-            marker = "▶ " if phase.kind == "forward" else "◀ "
-        elif phase.kind == "input" and l == 0:
-            marker = "▶ "
+        marker = (cursor(phase, l) or " ") + " "
         line = f"{marker}{l} {name:<{name_width}} {units:>{unit_width}}"
         style = "reverse bold" if l == debugger.layer else ""
         text.append(line, style=style)
@@ -68,14 +73,8 @@ def network_line(debugger: Debugger) -> Text:
     text = Text()
     for l, units in enumerate(net.layers):
         name = "input" if l == 0 else net.activation_of(l)
-        marker = ""
-        if phase.kind in ("forward", "backward") and phase.layer == l:
-            marker = "▶" if phase.kind == "forward" else "◀"
-        elif phase.kind == "input" and l == 0:
-            marker = "▶"
-        text.append(
-            f"{marker}{l} {name} {units}", style="reverse bold" if l == debugger.layer else ""
-        )
+        selected = "reverse bold" if l == debugger.layer else ""
+        text.append(f"{cursor(phase, l)}{l} {name} {units}", style=selected)
         text.append(" │ ", style="dim")
     text.append(("▶" if phase.kind == "cost" else "") + f"C {net.loss}")
     if phase.kind == "update":

@@ -176,8 +176,10 @@ class EquationView(ScrollView, can_focus=False):
     def _marked_in_view(self) -> bool:
         marked = self.layout_.marked
         top, height = self.scroll_offset.y, self.size.height
-        return marked is None or (top <= marked.y and marked.bottom <= top + height) or (
-            marked.height > height and marked.y == top
+        return (
+            marked is None
+            or (top <= marked.y and marked.bottom <= top + height)
+            or (marked.height > height and marked.y == top)
         )
 
     def _scroll_to_marked(self) -> None:
