@@ -210,7 +210,8 @@ class _Builder:
         m = self.trace.batch_size
         return [
             Line(
-                f"the batch: a^(0) = x, {m} example{'s' if m != 1 else ''} as columns, targets y",
+                f"the batch: a^(0) = x, {m} example{'s as columns' if m != 1 else ' as a column'},"
+                " targets y",
                 (self.a_prev(1), self.targets()),
             ),
             Line("layer 1's parameters at the start of the step: W^(1), b^(1)", (W, b)),
@@ -380,22 +381,35 @@ class _Builder:
         return lines
 
 
-def next_hint(debugger: Debugger) -> str:
-    """What `s` computes next, in one line: ``s: compute z^(1) = W^(1) a^(0) + b^(1)``."""
+def next_hint(debugger: Debugger, brief: bool = False) -> str:
+    """What `s` computes next, in one line: ``s: compute z^(1) = W^(1) a^(0) + b^(1)``.
+
+    `brief` names the quantities without their formulas, for a narrow
+    status line: ``s: compute z^(1), a^(1)``.
+    """
     index = debugger.phase_index + 1
     if index == len(debugger.phases):
-        return f"s: step {debugger.step + 1} begins: the next batch a^(0) = x"
+        more = "" if brief else ": the next batch a^(0) = x"
+        return f"s: step {debugger.step + 1} begins{more}"
     phase = debugger.phases[index]
     l, L = phase.layer, debugger.depth
     g = G_NAMES.get(debugger.timeline.trainer.network.activations[max(l, 1)].name, "g")
     match phase.kind:
+        case "forward" if brief:
+            return f"s: compute z{sup(l)}, a{sup(l)}"
         case "forward":
             prev = "a^(0)" if l == 1 else f"a{sup(l - 1)}"
             return (
                 f"s: compute z{sup(l)} = W{sup(l)} {prev} + b{sup(l)}, a{sup(l)} = {g}(z{sup(l)})"
             )
         case "cost":
-            return "s: compute the cost C_0 per example and C = mean C_0"
+            return (
+                "s: compute C_0 and C"
+                if brief
+                else ("s: compute the cost C_0 per example and C = mean C_0")
+            )
+        case "backward" if brief:
+            return f"s: compute delta{sup(l)}, dC/dW{sup(l)}, dC/db{sup(l)}"
         case "backward" if l == L:
             return f"s: compute delta{sup(L)} = dC_0/dz{sup(L)}, then dC/dW{sup(L)}, dC/db{sup(L)}"
         case "backward":
@@ -405,6 +419,8 @@ def next_hint(debugger: Debugger) -> str:
             )
         case _:
             trainer = debugger.timeline.trainer
+            if brief:
+                return f"s: apply update {debugger.step + 1} ({trainer.optimizer.name})"
             network = trainer.network
             rule = rule_summary(trainer.optimizer, network.l1, network.l2)
             return f"s: apply update {debugger.step + 1}, {rule}"

@@ -22,8 +22,17 @@ class HealthApp(App[None]):
 
 
 def screen_lines(view: HealthView) -> list[str]:
-    """The text of every line of the widget as drawn."""
-    return [view.render_line(y).text.rstrip() for y in range(view.size.height)]
+    """The text of every line of the widget as drawn, from the table's header on (the
+    lines above it say which step and which update the table shows)."""
+    lines = [view.render_line(y).text.rstrip() for y in range(view.size.height)]
+    header = next((i for i, line in enumerate(lines) if "|dC/dW|" in line), 0)
+    return lines[header:]
+
+
+def title(view: HealthView) -> str:
+    """The widget's lines above the table."""
+    lines = [view.render_line(y).text.rstrip() for y in range(view.size.height)]
+    return " ".join(lines[: next(i for i, line in enumerate(lines) if "|dC/dW|" in line)])
 
 
 def vanishing_at(steps: int) -> Timeline:
@@ -81,11 +90,17 @@ async def test_stepping_shows_the_last_update_and_nothing_before_a_pass() -> Non
         view.show(timeline.health, 0)
         await pilot.pause()
         assert screen_lines(view)[0] == "layer health: not computed at step 0"
+        view.show(timeline.health, 0, computed=False)  # the debugger before step 0's pass
+        await pilot.pause()
+        assert "not computed yet" in screen_lines(view)[0]
         _ = timeline.trace  # the pass of step 0, recorded
         timeline.next()
         view.show(timeline.health, 1)
         await pilot.pause()
         lines = screen_lines(view)
+        said = title(view)
     ratio = timeline.health.row(0).update_ratio[1]  # type: ignore[union-attr]
-    # Step 1's own update is not computed: the ratio shown is the one that made step 1.
+    # Step 1's own update is not computed: the ratio shown is the one that made step 1,
+    # and the line above the table says so.
     assert f"{ratio:.3g}" in lines[2].replace("!", " ").split()
+    assert "step 1 · upd/|W| of 0→1" in said

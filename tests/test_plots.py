@@ -622,12 +622,13 @@ async def test_boundary_has_axes_a_legend_and_every_point(size: tuple[int, int])
 
         # The legend names the glyphs; the bottom axis and the margin carry ticks.
         assert "o class 0 · x class 1 · p(class 1) 0" in screen[-1]
-        x_labels = screen[-2].split()
-        assert x_labels[-1] == "x1"
-        x_values = [float(label) for label in x_labels[:-1]]
+        name, *x_labels = screen[-2].split()
+        assert name == "x1"  # the axis name sits under the x2 labels: every tick keeps its own
+        x_values = [float(label) for label in x_labels]
         assert len(x_values) >= 3 and "0" in x_labels
         assert x_values == sorted(x_values) and x_values[0] >= -1 and x_values[-1] <= 1
-        assert all(significant(label) <= 3 for label in x_labels[:-1])
+        assert x_values[-1] == 1  # the last tick, at the right edge, is labelled
+        assert all(significant(label) <= 3 for label in x_labels)
         assert screen[-3].lstrip().startswith("└") and "┬" in screen[-3]
         assert any(line[: left - 1].strip() == "x2" for line in screen[:2])
         y_labels = [line[: left - 1].strip() for line in screen[:lines] if line[left - 1] == "┤"]

@@ -32,6 +32,7 @@ from bpdebug.timeline import Timeline
 from bpdebug.tui import build_app
 from bpdebug.tui.dialogs import ConfirmScreen, PromptScreen
 from bpdebug.tui.widgets.equation import EquationView
+from bpdebug.tui.widgets.textpane import TextPane
 
 
 async def start_long_goto(pilot, app, step: int = 400_000) -> None:
@@ -247,7 +248,7 @@ async def test_the_adam_update_adds_up_to_the_next_value_shown(tmp_path):
         await pilot.press("g", "ctrl+a", "ctrl+k", "7", "enter")  # step 7, its batch
         await pilot.press("S")  # one phase back: step 6's update
         assert d.step == 6 and d.phase.kind == "update"
-        chain = str(app.screen.query_one("#chain").render())
+        chain = app.screen.query_one("#chain", TextPane).plain
         assert "adam: w ← w − lr·m̂/(√v̂ + ε)" in chain
         *_, rule, numbers = [line.strip() for line in chain.splitlines() if line.strip()]
         assert rule == "w ← w − Δw"

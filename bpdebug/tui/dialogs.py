@@ -53,7 +53,8 @@ Symbols
               |value| / the matrix's own max; NaN yellow, inf magenta
   μ σ ‖·‖     a matrix's mean, standard deviation, Frobenius norm
   … N more →  rows or columns outside the window: move the selection
-  |grad|      ‖dC/dW‖ of all layers together (Frobenius)
+  |grad|      the norm of every gradient together: dC/dW (with its
+              l1/l2 terms) and dC/db of all layers
   x  o        the boundary's points of class 1 / class 0;
               the shade is the network's p(class 1)
   health      V vanishing, E exploding, D dead, S saturated,
@@ -92,7 +93,10 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box", classes="dialog"):
-            yield Label("bpdebug: step through backpropagation like code", classes="dialog-title")
+            yield Label(
+                "bpdebug: step through backpropagation like code  (↑ ↓ PgUp PgDn scroll)",
+                classes="dialog-title",
+            )
             yield Static(literal(help_text() + "\n" + NOTATION, newlines=True), id="help-text")
         yield Footer()
 

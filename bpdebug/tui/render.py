@@ -66,8 +66,9 @@ def network_text(debugger: Debugger) -> Text:
     return text
 
 
-def network_line(debugger: Debugger) -> Text:
-    """The network on one line for narrow screens: ``0 input 2 │ ▶1 sigmoid 2 │ … │ C loss``."""
+def network_line(debugger: Debugger, width: int = 0) -> Text:
+    """The network on one line for narrow screens: ``0 input 2 │ ▶1 sigmoid 2 │ … │ C loss``,
+    then the example selector if it fits in `width` columns (0: always)."""
     net = debugger.timeline.scenario.network
     phase = debugger.phase
     text = Text()
@@ -79,7 +80,9 @@ def network_line(debugger: Debugger) -> Text:
     text.append(("▶" if phase.kind == "cost" else "") + f"C {net.loss}")
     if phase.kind == "update":
         text.append(" │ ▶update", style="bold")
-    text.append(f"   {example_text(debugger)}", style="dim")
+    example = f"   {example_text(debugger)}"
+    if not width or text.cell_len + len(example) <= width:
+        text.append(example, style="dim")
     return text
 
 
@@ -132,33 +135,36 @@ def status_text(debugger: Debugger, running: bool, busy: str = "", width: int = 
     fit); the step and the phase are the header's.
     """
     timeline = debugger.timeline
-    parts: list[tuple[str, str]] = []
+    parts: list[tuple[tuple[str, ...], str]] = []  # each: its forms, longest first; its style
     if busy:
-        parts.append((busy, "bold green"))
+        parts.append(((busy,), "bold green"))
     elif running:
-        parts.append(("running (c pauses)", "bold green"))
+        parts.append((("running (c pauses)",), "bold green"))
     elif debugger.paused:
         bad = "NaN" in debugger.paused or "inf" in debugger.paused
-        parts.append((debugger.paused, "bold red" if bad else "bold yellow"))
+        parts.append(((debugger.paused,), "bold red" if bad else "bold yellow"))
     edits = timeline.edits
     if edits:
         steps = sorted({e.step for e in edits})
         where = ", ".join(map(str, steps[:3])) + (", …" if len(steps) > 3 else "")
-        parts.append((f"edited at step {where}", "bold magenta"))
+        parts.append(((f"edited at step {where}",), "bold magenta"))
     elif timeline.branched_at is not None:
-        parts.append((f"branched at step {timeline.branched_at}", "bold magenta"))
+        parts.append(((f"branched at step {timeline.branched_at}",), "bold magenta"))
     if not busy:
         if not running:
-            parts.append((next_hint(debugger), "bold"))
+            parts.append(((next_hint(debugger), next_hint(debugger, brief=True)), "bold"))
         trace = debugger.trace
-        parts.append((f"C {fmt(trace.cost)}" if debugger.known("cost", 0) else "C …", ""))
+        parts.append(((f"C {fmt(trace.cost)}" if debugger.known("cost", 0) else "C …",), ""))
         known = debugger.known("db", 1)
-        parts.append((f"|grad| {fmt(trace.total_grad_norm())}" if known else "|grad| …", ""))
+        grad = f"|grad| {fmt(trace.total_grad_norm())}" if known else "|grad| …"
+        parts.append(((grad,), ""))
     text = Text(" ")
-    for i, (part, style) in enumerate(parts):
-        separator = " │ " if i else ""
-        if width and i and text.cell_len + len(separator) + len(part) > width:
+    for forms, style in parts:
+        separator = " │ " if text.cell_len > 1 else ""
+        room = width - text.cell_len - len(separator) if width else None
+        form = next((f for f in forms if room is None or len(f) <= room), None)
+        if form is None:
             continue  # left out whole; a shorter part after it may still fit
         text.append(separator)
-        text.append(part, style=style)
+        text.append(form, style=style)
     return text

@@ -41,6 +41,7 @@ from bpdebug.tui.widgets.boundary import DecisionBoundary
 from bpdebug.tui.widgets.costplot import CostPlot
 from bpdebug.tui.widgets.equation import EquationView
 from bpdebug.tui.widgets.health import HealthView
+from bpdebug.tui.widgets.textpane import TextPane
 
 if TYPE_CHECKING:
     from bpdebug.tui.app import BpdebugApp
@@ -128,7 +129,7 @@ class SessionScreen(Screen[None]):
                     yield Static(id="network-line")
                     yield Static(id="equation-head")
                     yield equation
-                    yield Static(id="chain")
+                    yield TextPane(id="chain")
                 with TabPane("2 cost", id="tab-cost"):
                     yield CostPlot(id="cost")
                 with TabPane("3 health", id="tab-health"):
@@ -143,7 +144,7 @@ class SessionScreen(Screen[None]):
                 with Vertical(id="center"):
                     yield Static(id="equation-head")
                     yield equation
-                    yield Static(id="chain")
+                    yield TextPane(id="chain")
                 with Vertical(id="right"):
                     yield CostPlot(id="cost")
                     yield HealthView(id="health")

@@ -31,6 +31,7 @@ from bpdebug.tui.widgets.boundary import DecisionBoundary
 from bpdebug.tui.widgets.costplot import CostPlot
 from bpdebug.tui.widgets.equation import EquationView
 from bpdebug.tui.widgets.health import HealthView
+from bpdebug.tui.widgets.textpane import TextPane
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,8 @@ READS: dict[str, frozenset[str]] = {
     "title": frozenset({"revision", "step", "phase", "size"}),
     "network": frozenset(_POSITION),
     "status": frozenset({"revision", "phase", "running", "paused", "busy", "branched_at", "size"}),
-    "cost": frozenset({"frontier", "step", "log_scale", "branched_at", "revision"}),
-    "health": frozenset({"frontier", "step", "revision"}),
+    "cost": frozenset({"frontier", "step", "log_scale", "branched_at", "revision", "phase"}),
+    "health": frozenset({"frontier", "step", "revision", "phase"}),
     "matrices": frozenset(_POSITION | {"j", "k", "mark", "pane", "matrix_mode", "diff"}),
     "chain": frozenset(_POSITION | {"j", "k"}),
     "boundary": frozenset({"revision", "size"}),
@@ -120,7 +121,8 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
             text.append(f"C = {debugger.trace.cost:.6g}" if known else "C = …")
             pane.update(text, layout=False)  # the same lines, the same widths: no new layout
         for pane in screen.query("#network-line").results(Static):
-            pane.update(network_line(debugger), layout=False)
+            line = network_line(debugger, pane.content_size.width)
+            pane.update(line, layout=line.cell_len > pane.content_size.width)  # wraps: 2 lines
     if "status" in due:
         for pane in screen.query("#status").results(Static):
             line = status_text(debugger, view.running, view.busy, view.size[0])
@@ -128,6 +130,8 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
     if "cost" in due:
         timeline = debugger.timeline
         costs = timeline.costs()
+        if not debugger.known("cost", 0) and debugger.step == timeline.frontier:
+            costs = costs[: debugger.step]  # this step's cost: not computed yet, as the pass says
         edits = [e.step for e in timeline.edits]
         if timeline.grafted_at is not None:
             edits.append(timeline.grafted_at)
@@ -137,12 +141,12 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
             )
     if "health" in due:
         for health in screen.query("#health").results(HealthView):
-            health.show(debugger.timeline.health, debugger.step)
+            health.show(debugger.timeline.health, debugger.step, debugger.known("db", 1))
     if "matrices" in due:
         draw_matrices(screen, debugger, view)
     if "chain" in due:
-        for pane in screen.query("#chain").results(Static):
-            pane.update(chain_text(debugger), layout=False)  # a fixed height (app.tcss)
+        for chain in screen.query("#chain").results(TextPane):
+            chain.show(chain_text(debugger))
     if "boundary" in due:
         for boundary in screen.query("#boundary").results(DecisionBoundary):
             if boundary.size.area:

@@ -10,7 +10,7 @@ x1 ticks along the bottom, and a legend line names the marks and shades:
        │▀▀ o ▀▀▀▀▀ x ▀
     0.0┤▀▀▀▀▀▀▀▀▀▀▀▀▀
        └┬─────┬─────┬─
-       0.0   0.5  1.0 x1
+    x1 0.0   0.5  1.0
     o class 0 · x class 1 · p(class 1) 0 ██████ 1
 """
 
@@ -249,13 +249,18 @@ class DecisionBoundary(Widget):
         rule = ["─"] * cols
         text = [" "] * (left + cols)
         end = -1
+        name_left = left >= 3  # the axis name under the x2 labels, so every tick keeps its label
+        last = left + cols - (0 if name_left else 3)
         for col, label in x_ticks:
             rule[col] = "┬"
-            start = max(left + col - len(label) // 2, end + 1, 0)
-            if start + len(label) <= left + cols - 3:  # room left for "x1"
+            start = max(min(left + col - len(label) // 2, last - len(label)), end + 1, 0)
+            if start + len(label) <= last:
                 text[start : start + len(label)] = label
                 end = start + len(label)
-        text[-2:] = "x1"
+        if name_left:
+            text[:2] = "x1"
+        else:
+            text[-2:] = "x1"
         out.append(Strip([Segment(" " * (left - 1) + "└" + "".join(rule), axis)], left + cols))
         out.append(Strip([Segment("".join(text), axis)], left + cols))
         return out

@@ -62,6 +62,8 @@ class Layout:
     """Every number drawn, in pane coordinates (line, x)."""
     marked: Region | None = None
     """Where the marked block is."""
+    marked_section: int = 0
+    """The line where the marked block's equation starts."""
 
 
 def _wrapped(text: str, width: int) -> list[str]:
@@ -86,6 +88,9 @@ def lay_out(sections: list[Section], width: int) -> Layout:
     for section in sections:
         if layout.lines:
             layout.lines.append(Strip([]))
+        section_top = len(layout.lines)
+        if any(spec.marked for spec in section.blocks):
+            layout.marked_section = section_top
         for line in _wrapped(section.formula, width):
             layout.lines.append(Strip([Segment(line, _FORMULA)]))
         if section.note:
@@ -94,7 +99,7 @@ def lay_out(sections: list[Section], width: int) -> Layout:
         row: list[tuple[BlockSpec, Block]] = []
         used = 0
         for spec in section.blocks:
-            want = natural_width(spec.values, spec.title, spec.heatmap)
+            want = natural_width(spec.values, spec.title, spec.heatmap, spec.placeholder)
             room = width - used - (GAP if row else 0)
             if row and room < want:
                 _flush(layout, row)
@@ -173,18 +178,30 @@ class EquationView(ScrollView, can_focus=False):
         width = max((line.cell_length for line in self.layout_.lines), default=0)
         self.virtual_size = Size(min(width, self._width or width), len(self.layout_.lines))
 
-    def _marked_in_view(self) -> bool:
+    def _wanted(self) -> Region | None:
+        """What to keep in view: the marked block with its equation above it if both fit,
+        else the block alone."""
         marked = self.layout_.marked
+        if marked is None:
+            return None
+        top = self.layout_.marked_section
+        if marked.bottom - top <= self.size.height:
+            return Region(0, top, marked.right, marked.bottom - top)
+        return marked
+
+    def _marked_in_view(self) -> bool:
+        wanted = self._wanted()
         top, height = self.scroll_offset.y, self.size.height
         return (
-            marked is None
-            or (top <= marked.y and marked.bottom <= top + height)
-            or (marked.height > height and marked.y == top)
+            wanted is None
+            or (top <= wanted.y and wanted.bottom <= top + height)
+            or (wanted.height > height and wanted.y == top)
         )
 
     def _scroll_to_marked(self) -> None:
-        if self.layout_.marked is not None:
-            self.scroll_to_region(self.layout_.marked, animate=False, immediate=True, top=False)
+        wanted = self._wanted()
+        if wanted is not None:
+            self.scroll_to_region(wanted, animate=False, immediate=True, top=False)
 
     def render_line(self, y: int) -> Strip:
         """Line `y` of the pane at the scroll offset."""

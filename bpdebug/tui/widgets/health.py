@@ -62,23 +62,39 @@ def sparkline(values: np.ndarray, width: int, low: float, high: float) -> str:
     return "".join(out)
 
 
-def health_text(health: Health, step: int, width: int) -> Text:
-    """The pane's text at `step`, its table fitted to `width` columns (see the module doc)."""
+def health_text(health: Health, step: int, width: int, computed: bool = True) -> Text:
+    """The pane's text at `step`, its table fitted to `width` columns (see the module doc).
+
+    With `computed` False (the debugger's pass has not reached this step's
+    gradients yet) it shows the step before, and says so. The update ratio
+    is of the update from the step shown, or where that is not computed yet
+    of the update that led to it, and the first line says which.
+    """
+    if not computed:
+        if step == 0:
+            return Text("layer health: not computed yet (s)", style=_DIM)
+        step -= health.stride
     row = health.latest(step)
     if row is None or np.isnan(row.grad_norm).all():
         return Text(f"layer health: not computed at step {step}", style=_DIM)
+    own = health.row(step)
+    own_ratio = own is not None and not np.isnan(own.update_ratio).all()
+    ratio_of = step if own_ratio else step - health.stride
+    title = f"step {step} · upd/|W| of {ratio_of}→{ratio_of + 1}"
+    if not computed:
+        title += f" · step {step + health.stride}'s pass: not yet"
     found = flags(row)
     letters = ["".join(f.letter for f in found if f.layer == l) for l in range(1, health.depth + 1)]
     layer_w = len(str(health.depth))
     flag_w = max(1, *map(len, letters))
-    numbers = layer_w + 3 * len(GAP) + NUMBER + (NUMBER + 1) + 2 * SHARE + flag_w + 2 * len(GAP)
+    numbers = layer_w + 3 * len(GAP) + NUMBER + (NUMBER + 2) + 2 * SHARE + flag_w + 2 * len(GAP)
     spark_w = width - numbers - len(GAP)
     spark_w = spark_w if spark_w >= MIN_SPARK else 0
-    text = Text()
+    text = Text(title + "\n", style=_DIM)
     header = ["l".rjust(layer_w)]
     if spark_w:
         header.append(("log|dC/dW|" if spark_w >= 10 else "log")[:spark_w].ljust(spark_w))
-    header += ["|dC/dW|".rjust(NUMBER), "upd/|W|".rjust(NUMBER + 1)]
+    header += ["|dC/dW|".rjust(NUMBER), "upd/|W|".rjust(NUMBER + 2)]
     header += ["dead".rjust(SHARE), "sat".rjust(SHARE), "!".ljust(flag_w)]
     text.append(GAP.join(header).rstrip() + "\n", style=_HEADER)
     logs = _log_norms(health, step) if spark_w else np.empty((0, 0))
@@ -114,7 +130,7 @@ def _append_numbers(text: Text, row: HealthRow, l: int, far: bool) -> None:
     text.append(GAP + _number(row.grad_norm[l - 1]).rjust(NUMBER))
     ratio = float(row.update_ratio[l - 1])
     text.append(GAP + _number(ratio).rjust(NUMBER), _FAR if far else Style())
-    text.append("!" if far else " ", _FAR)
+    text.append(" !" if far else "  ", _FAR)
     text.append(GAP + _share(row.dead[l - 1]).rjust(SHARE))
     text.append(GAP + _share(row.saturated[l - 1]).rjust(SHARE))
 
@@ -136,14 +152,15 @@ class HealthView(Static):
         super().__init__(id=id, classes=classes)
         self._health: Health | None = None
         self._step = 0
+        self._computed = True
 
-    def show(self, history: Health, step: int) -> None:
-        """Draw `history` (Timeline.health) at step `step`."""
-        self._health, self._step = history, step
+    def show(self, history: Health, step: int, computed: bool = True) -> None:
+        """Draw `history` (Timeline.health) at step `step` (the step before if not `computed`)."""
+        self._health, self._step, self._computed = history, step, computed
         self.refresh(layout=True)
 
     def render(self) -> Text:
         if self._health is None:
             return Text("")
         width = self.content_size.width or FALLBACK_WIDTH
-        return health_text(self._health, self._step, width)
+        return health_text(self._health, self._step, width, self._computed)

@@ -51,6 +51,8 @@ MAX_HEAT_CELL: Final = 6
 """Characters per cell a small matrix's heatmap takes at most."""
 MIN_WIDTH: Final = 24
 """The narrowest block: room for its title and the summary's fields."""
+LEGEND_WIDTH: Final = 36
+"""Columns a heatmap's colour key takes (``-0.239 ▇▇▇▇▇ 0 ▇▇▇▇▇ 0.239  NaN inf``)."""
 HEATMAP_CELLS: Final = 2048
 """Above this many cells a matrix opens as a heatmap (mode "auto")."""
 
@@ -174,15 +176,18 @@ def _wrap(fields: tuple[str, ...], width: int) -> list[str]:
     return lines
 
 
-def natural_width(values: NDArray[np.float64] | None, title: str, heatmap: bool) -> int:
+def natural_width(
+    values: NDArray[np.float64] | None, title: str, heatmap: bool, placeholder: str = ""
+) -> int:
     """The width a block wants: every column at its format's width, or a filled heatmap."""
     if values is None:
-        return max(MIN_WIDTH, len(title) + 2)
+        return max(MIN_WIDTH, len(title) + 2, len(placeholder) + 2)
     rows, cols = (int(n) for n in values.shape)
     label = len(str(rows - 1)) + 1
     if heatmap:
-        return max(MIN_WIDTH, label + min(cols * MAX_HEAT_CELL, 96))
-    return max(MIN_WIDTH, len(title) + 2, label + cols * (matrix_format(values).width + 1) + 1)
+        return max(MIN_WIDTH, LEGEND_WIDTH, label + min(cols * MAX_HEAT_CELL, 96))
+    cell = max(matrix_format(values).width, len(str(cols - 1)))
+    return max(MIN_WIDTH, len(title) + 2, label + cols * (cell + 1) + 1)
 
 
 def render_block(
@@ -206,7 +211,11 @@ def render_block(
         + ([Segment(f"  {note}", _DIM)] if note else [])
     )
     if values is None:
-        return Block([head, Strip([Segment("  " + placeholder, _DIM)])], width, [])
+        said = [
+            Strip([Segment("  " + line, _DIM)])
+            for line in _wrap(tuple(placeholder.split()), width - 2)
+        ]
+        return Block([head, *said], width, [])
     if heatmap:
         return _heatmap_block(head, values, width, selected)
     return _number_block(head, values, width, selected)
@@ -223,7 +232,8 @@ def _number_block(
     rows, cols = values.shape
     fmt = matrix_format(values)
     label = len(str(rows - 1))
-    step = fmt.width + 1
+    cell = max(fmt.width, len(str(cols - 1)))  # as wide as the widest number or column index
+    step = cell + 1
     room = max(1, (width - label - 2) // step)
     c0, c1 = _window(cols, room, selected[1])
     r0, r1 = _window(rows, MAX_ROWS, selected[0])
@@ -233,7 +243,7 @@ def _number_block(
     indices: list[Segment] = [Segment(" " * label)]
     for k in range(c0, c1):
         style = _MARK if k == selected[1] else _DIM
-        indices += [Segment(" "), Segment(f"{k:>{fmt.width}}", style)]
+        indices += [Segment(" "), Segment(f"{k:>{cell}}", style)]
     lines.append(Strip(indices))
     cells: list[Cell] = []
     sel_row, sel_col = selected
@@ -249,8 +259,8 @@ def _number_block(
             gap = "[" if is_selected else ("]" if outline_next else " ")
             segments.append(Segment(gap, _OUTLINE if gap != " " else None))
             text = fmt.text(value)
-            segments.append(Segment(f"{text:>{fmt.width}}", colors.STYLES[i]))
-            cells.append(Cell(y, x + 1 + fmt.width - len(text), text, value))
+            segments.append(Segment(f"{text:>{cell}}", colors.STYLES[i]))
+            cells.append(Cell(y, x + 1 + cell - len(text), text, value))
             x += step
             outline_next = is_selected
         segments.append(Segment("]" if outline_next else " ", _OUTLINE if outline_next else None))
