@@ -25,7 +25,7 @@ these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -71,6 +71,9 @@ class Operand:
     cols: Axis
     placeholder: str = ""
     """Why there are no values, e.g. "not yet: forward pass (s)"."""
+    units: bool = False
+    """Rows are the units of a relu layer's a: a row of zeros is a dead unit (the summary
+    counts them)."""
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,8 @@ class _Builder:
         W, b = self.weights(l)
         z = self.operand("z", f"z{sup(l)}", trace.z[l], "j", "ex", known)
         a = self.operand("a", f"a{sup(l)}", trace.a[l], "j", "ex", known)
+        if self.network.activations[l].name == "relu":
+            a = replace(a, units=True)
         prev = "x" if l == 1 else f"a{sup(l - 1)}"
         return [
             Line(f"z{sup(l)} = W{sup(l)} {prev} + b{sup(l)}", (z, W, self.a_prev(l), b)),

@@ -220,3 +220,10 @@ async def test_the_pane_scrolls_to_the_marked_block() -> None:
         assert view.scroll_offset.y > 0
         seen = [view.render_line(y).text for y in range(view.size.height)]
         assert any("M5" in line for line in seen)
+
+
+def test_a_relu_layers_a_counts_its_dead_units() -> None:
+    """With `units`, the summary counts the rows that are 0 for every example (dead units)."""
+    values = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
+    assert "dead 2/3" in summarize(values, values.shape, units=True).fields
+    assert not any(f.startswith("dead") for f in summarize(values, values.shape).fields)

@@ -163,3 +163,9 @@ def test_the_hint_names_what_s_computes_next() -> None:
     assert hints[3].startswith("s: compute delta^(1) = (W^(2)^T delta^(2))")
     assert hints[4].startswith("s: apply update 1, sgd")
     assert hints[5] == "s: step 1 begins: the next batch a^(0) = x"
+
+
+def test_a_relu_layers_a_is_marked_for_dead_units() -> None:
+    d = Debugger(Timeline(load_scenario(SCENARIOS / "wide.toml")))
+    assert at_phase(d, "forward", 1).operands["a"].units  # relu
+    assert not at_phase(d, "forward", 3).operands["a"].units  # softmax

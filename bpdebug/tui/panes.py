@@ -72,6 +72,7 @@ def centre(debugger: Debugger, pane: str, mode: str = "auto", diff: bool = False
                     heatmap,
                     operand.key == pane,
                     note,
+                    operand.units and not diff,
                 )
             )
         sections.append(Section(line.formula, tuple(blocks), line.note))

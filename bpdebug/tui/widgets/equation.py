@@ -42,6 +42,8 @@ class BlockSpec:
     marked: bool = False
     """The selected pane (what `y` copies)."""
     note: str = ""
+    units: bool = False
+    """Rows are a relu layer's units: the summary counts the dead ones."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ def lay_out(sections: list[Section], width: int) -> Layout:
                 heatmap=spec.heatmap,
                 marked=spec.marked,
                 note=spec.note,
+                units=spec.units,
             )
             row.append((spec, block))
             used += (GAP if used else 0) + block.width

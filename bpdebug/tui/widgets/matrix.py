@@ -116,8 +116,9 @@ class Summary:
     """Each a few words (``min -0.12``); a block wraps them to its width, never cuts one."""
 
 
-def summarize(values: NDArray[np.float64], shape: tuple[int, ...]) -> Summary:
-    """Shape, [min, max], mean μ, std σ, norm ‖·‖, zeros and NaN/inf counts of `values`."""
+def summarize(values: NDArray[np.float64], shape: tuple[int, ...], units: bool = False) -> Summary:
+    """Shape, [min, max], mean μ, std σ, norm ‖·‖, zeros and NaN/inf counts of `values`;
+    with `units` (a relu layer's a), the dead units: rows that are 0 for every example."""
     finite = values[np.isfinite(values)]
     fields = ["x".join(map(str, shape))]
     if finite.size:
@@ -131,6 +132,9 @@ def summarize(values: NDArray[np.float64], shape: tuple[int, ...]) -> Summary:
     zeros = int(np.count_nonzero(values == 0))
     if zeros:
         fields.append(f"zeros {zeros}")
+    if units:
+        dead = int(np.count_nonzero((values == 0).all(axis=1)))
+        fields.append(f"dead {dead}/{values.shape[0]}")
     nan, inf = int(np.isnan(values).sum()), int(np.isinf(values).sum())
     if nan:
         fields.append(f"NaN {nan}!")
@@ -200,11 +204,12 @@ def render_block(
     heatmap: bool = False,
     marked: bool = False,
     note: str = "",
+    units: bool = False,
 ) -> Block:
     """The block of `values` (2-D) in at most `width` columns.
 
     `selected` is (row, column), either None for none; `marked` draws the
-    title as the selected pane's.
+    title as the selected pane's; `units` counts dead units in the summary.
     """
     head = Strip(
         [Segment("▶ " if marked else "  "), Segment(title, _TITLE_SELECTED if marked else _BOLD)]
@@ -216,9 +221,10 @@ def render_block(
             for line in _wrap(tuple(placeholder.split()), width - 2)
         ]
         return Block([head, *said], width, [])
+    summary = summarize(values, values.shape, units)
     if heatmap:
-        return _heatmap_block(head, values, width, selected)
-    return _number_block(head, values, width, selected)
+        return _heatmap_block(head, values, width, selected, summary)
+    return _number_block(head, values, width, selected, summary)
 
 
 def _scale(values: NDArray[np.float64]) -> float:
@@ -227,7 +233,11 @@ def _scale(values: NDArray[np.float64]) -> float:
 
 
 def _number_block(
-    head: Strip, values: NDArray[np.float64], width: int, selected: tuple[int | None, int | None]
+    head: Strip,
+    values: NDArray[np.float64],
+    width: int,
+    selected: tuple[int | None, int | None],
+    summary: Summary,
 ) -> Block:
     rows, cols = values.shape
     fmt = matrix_format(values)
@@ -266,7 +276,8 @@ def _number_block(
         segments.append(Segment("]" if outline_next else " ", _OUTLINE if outline_next else None))
         lines.append(Strip(segments))
     used = max(label + 1 + (c1 - c0) * step, MIN_WIDTH)
-    return _finish(lines, values, used, width, cells, _hidden(r0, r1, rows, c0, c1, cols))
+    hidden = _hidden(r0, r1, rows, c0, c1, cols)
+    return _finish(lines, values, used, width, cells, summary, hidden)
 
 
 def _hidden(r0: int, r1: int, rows: int, c0: int, c1: int, cols: int) -> list[str]:
@@ -289,10 +300,10 @@ def _finish(
     used: int,
     width: int,
     cells: list[Cell],
+    summary: Summary,
     hidden: list[str] | None = None,
 ) -> Block:
     """Add what is hidden and the summary, each wrapped to the block's width."""
-    summary = summarize(values, values.shape)
     block_width = min(width, max(used, max(s.cell_length for s in lines)))
     for text in _wrap(tuple(hidden or ()), max(block_width, MIN_WIDTH)):
         lines.append(Strip([Segment(text, _BOLD)]))
@@ -319,7 +330,11 @@ def _pool(index: NDArray[np.intp], rows: int, cols: int) -> NDArray[np.intp]:
 
 
 def _heatmap_block(
-    head: Strip, values: NDArray[np.float64], width: int, selected: tuple[int | None, int | None]
+    head: Strip,
+    values: NDArray[np.float64],
+    width: int,
+    selected: tuple[int | None, int | None],
+    summary: Summary,
 ) -> Block:
     rows, cols = values.shape
     label = len(str(rows - 1))
@@ -357,7 +372,7 @@ def _heatmap_block(
                 segments.append(Segment(" " * cell, Style(bgcolor=colors.BACKGROUNDS[up])))
         lines.append(Strip(segments))
     lines.append(Strip(segments_of(colors.legend(_scale(values)))))
-    return _finish(lines, values, label + 1 + span, width, [])
+    return _finish(lines, values, label + 1 + span, width, [], summary)
 
 
 def segments_of(text: Text) -> list[Segment]:
