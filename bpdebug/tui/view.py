@@ -45,6 +45,10 @@ class View:
     """The furthest step computed (the cost plot's length)."""
     branched_at: int | None = None
     phase: int = 0
+    costed: bool = False
+    """The pass has computed this step's cost (the cost plot shows it from then on)."""
+    graded: bool = False
+    """The pass has computed every gradient of this step (the health pane shows them)."""
     layer: int = 1
     j: int = 0
     k: int = 0
@@ -74,6 +78,8 @@ class View:
             frontier=timeline.frontier,
             branched_at=timeline.branched_at,
             phase=debugger.phase_index,
+            costed=debugger.known("cost", 0),
+            graded=debugger.known("db", 1),
             layer=debugger.layer,
             j=debugger.j,
             k=debugger.k,
@@ -96,8 +102,8 @@ READS: dict[str, frozenset[str]] = {
     "title": frozenset({"revision", "step", "phase", "size"}),
     "network": frozenset(_POSITION),
     "status": frozenset({"revision", "phase", "running", "paused", "busy", "branched_at", "size"}),
-    "cost": frozenset({"frontier", "step", "log_scale", "branched_at", "revision", "phase"}),
-    "health": frozenset({"frontier", "step", "revision", "phase"}),
+    "cost": frozenset({"frontier", "step", "log_scale", "branched_at", "revision", "costed"}),
+    "health": frozenset({"frontier", "step", "revision", "graded"}),
     "matrices": frozenset(_POSITION | {"j", "k", "mark", "pane", "matrix_mode", "diff"}),
     "chain": frozenset(_POSITION | {"j", "k"}),
     "boundary": frozenset({"revision", "size"}),
@@ -130,7 +136,7 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
     if "cost" in due:
         timeline = debugger.timeline
         costs = timeline.costs()
-        if not debugger.known("cost", 0) and debugger.step == timeline.frontier:
+        if not view.costed and debugger.step == timeline.frontier:
             costs = costs[: debugger.step]  # this step's cost: not computed yet, as the pass says
         edits = [e.step for e in timeline.edits]
         if timeline.grafted_at is not None:
@@ -141,7 +147,7 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
             )
     if "health" in due:
         for health in screen.query("#health").results(HealthView):
-            health.show(debugger.timeline.health, debugger.step, debugger.known("db", 1))
+            health.show(debugger.timeline.health, debugger.step, view.graded)
     if "matrices" in due:
         draw_matrices(screen, debugger, view)
     if "chain" in due:

@@ -16,9 +16,9 @@ import math
 import numpy as np
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
 
 from bpdebug.health import Health, HealthRow, flags
+from bpdebug.tui.widgets.textpane import TextPane
 
 BARS = "▁▂▃▄▅▆▇█"
 """Sparkline levels, lowest first."""
@@ -145,8 +145,12 @@ def _share(x: float) -> str:
     return "-" if math.isnan(x) else f"{x:.0%}"
 
 
-class HealthView(Static):
-    """Layer health at the current step: a table a layer, the flags' reasons under it."""
+class HealthView(TextPane):
+    """Layer health at the current step: a table a layer, the flags' reasons under it.
+
+    A fixed-height pane that scrolls (see TextPane), so a new step never
+    re-lays out the screen.
+    """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -154,13 +158,17 @@ class HealthView(Static):
         self._step = 0
         self._computed = True
 
-    def show(self, history: Health, step: int, computed: bool = True) -> None:
+    def show(self, history: Health, step: int, computed: bool = True) -> None:  # type: ignore[override]
         """Draw `history` (Timeline.health) at step `step` (the step before if not `computed`)."""
         self._health, self._step, self._computed = history, step, computed
-        self.refresh(layout=True)
+        super().show(self._text())
 
-    def render(self) -> Text:
-        if self._health is None:
-            return Text("")
-        width = self.content_size.width or FALLBACK_WIDTH
+    def on_resize(self) -> None:
+        if self._health is not None and self.room != self._width:
+            self.text = self._text()
+        super().on_resize()
+
+    def _text(self) -> Text:
+        assert self._health is not None
+        width = self.room or FALLBACK_WIDTH
         return health_text(self._health, self._step, width, self._computed)
