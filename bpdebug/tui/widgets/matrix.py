@@ -47,7 +47,7 @@ MAX_ROWS: Final = 12
 """Rows of numbers a block shows at most before announcing the rest."""
 MAX_HEAT_LINES: Final = 12
 """Lines a heatmap takes at most (two matrix rows per line past that, by half blocks)."""
-MAX_HEAT_CELL: Final = 6
+MAX_HEAT_CELL: Final = 12
 """Characters per cell a small matrix's heatmap takes at most."""
 MIN_WIDTH: Final = 24
 """The narrowest block: room for its title and the summary's fields."""
@@ -357,20 +357,24 @@ def _heatmap_block(
         ticks += " " * (span - 1 - len(last)) + last
     lines.append(Strip([Segment(ticks, _DIM)]))
     step = 2 if half else 1
+    tall = 1 if half else max(1, min(3, MAX_HEAT_LINES // rows))  # a small matrix fills its room
     for line in range(0, shown_rows, step):
-        segments = [Segment(f"{r_edges[line]:>{label}} ", _DIM)]
-        for c in range(shown_cols):
-            up = int(pooled[line, c])
-            low = int(pooled[line + 1, c]) if half and line + 1 < shown_rows else None
-            here = sel_c == c and sel_r is not None and line <= sel_r < line + step
-            if here:
-                chosen = up if (sel_r == line or low is None) else low
-                segments.append(Segment("◆" * cell, colors.STYLES[chosen] + _BOLD))
-            elif half:
-                segments.append(Segment("▀" * cell, colors.half_block_style(up, low)))
-            else:
-                segments.append(Segment(" " * cell, Style(bgcolor=colors.BACKGROUNDS[up])))
-        lines.append(Strip(segments))
+        for repeat in range(tall):
+            name = f"{r_edges[line]:>{label}} " if repeat == 0 else " " * (label + 1)
+            segments = [Segment(name, _DIM)]
+            for c in range(shown_cols):
+                up = int(pooled[line, c])
+                low = int(pooled[line + 1, c]) if half and line + 1 < shown_rows else None
+                here = repeat == tall // 2 and sel_c == c and sel_r is not None
+                if here and line <= sel_r < line + step:  # type: ignore[operator]
+                    chosen = up if (sel_r == line or low is None) else low
+                    mark = " " * ((cell - 1) // 2) + "◆" + " " * (cell - 1 - (cell - 1) // 2)
+                    segments.append(Segment(mark, colors.STYLES[chosen] + _BOLD))
+                elif half:
+                    segments.append(Segment("▀" * cell, colors.half_block_style(up, low)))
+                else:
+                    segments.append(Segment(" " * cell, Style(bgcolor=colors.BACKGROUNDS[up])))
+            lines.append(Strip(segments))
     lines.append(Strip(segments_of(colors.legend(_scale(values)))))
     return _finish(lines, values, label + 1 + span, width, [], summary)
 
