@@ -24,11 +24,13 @@ from tui_helpers import (
     drawn,
     record_notifications,
     status,
+    title,
     wait_stopped,
     wait_until,
     xor_app,
 )
 
+from bpdebug.debugger import Debugger
 from bpdebug.scenario import load_scenario
 from bpdebug.scenario.model import Breakpoint
 from bpdebug.snapshot import export
@@ -36,6 +38,7 @@ from bpdebug.timeline import Timeline
 from bpdebug.tui import build_app
 from bpdebug.tui.app import BpdebugApp
 from bpdebug.tui.dialogs import BreakpointsScreen, HelpScreen, PromptScreen, TextScreen
+from bpdebug.tui.render import title_text
 from bpdebug.tui.widgets.costplot import CostPlot
 from bpdebug.tui.widgets.equation import BlockSpec
 
@@ -698,3 +701,35 @@ async def test_an_edited_snapshot_reopens_as_a_branch(tmp_path):
         assert d.step == 7
         assert d.params.W[2][0, 0] == 0.75
         assert d.timeline.branched_at == 7
+
+
+# --- the header ---------------------------------------------------------------------
+
+
+async def test_the_header_names_a_bundled_scenario_by_its_short_name(tmp_path):
+    """`bpdebug xor` shows `xor`, not a path inside the install; a snapshot shows its file."""
+    app = build_app("xor", export_dir=tmp_path / "exports")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        shown = title(app)
+        assert " XOR  xor    step 0 · epoch 0 · the batch" in shown
+        assert "scenarios" not in shown and "sgd · lr 1" in shown
+    timeline = fresh_timeline()
+    timeline.seek(2)
+    path = export(timeline, tmp_path / "xor-2.json")
+    app = build_app(str(path), export_dir=tmp_path / "exports")
+    async with app.run_test(size=WIDE) as pilot:
+        await pilot.pause()
+        assert " XOR  xor-2.json    step 2 · " in title(app)
+
+
+@pytest.mark.parametrize("width", [30, 40, 60, 80, 120, 160])
+def test_the_header_shortens_but_keeps_the_step_and_the_phase(width):
+    """Whatever the width, the header fits it and names the step and the phase whole."""
+    d = Debugger(Timeline(load_scenario(SCENARIOS / "vanishing.toml")))
+    d.goto(1234)
+    for _ in range(4):
+        d.step_into()  # forward, layer 4
+    text = title_text(d, "vanishing.toml", width).plain
+    assert len(text) <= width or text.strip() == "step 1234 · forward, layer 4"
+    assert "step 1234" in text and "forward, layer 4" in text
