@@ -25,6 +25,12 @@ def texts(block_lines: list[Strip]) -> list[str]:
     return [line.text for line in block_lines]
 
 
+def cell_style(value: float, scale: float) -> Style:
+    """The style the blocks draw a cell holding `value` with, when the matrix's max |v| is
+    `scale`."""
+    return colors.STYLES[int(colors.palette_index(value, scale))]
+
+
 def stands_for(text: str, value: float) -> bool:
     """Whether `text` is `value` written at the precision `text` shows."""
     if text in ("NaN", "inf", "-inf"):
@@ -48,22 +54,22 @@ def bg(style: Style) -> object:
 
 
 def test_signs_get_different_backgrounds_and_zero_is_neutral() -> None:
-    negative, zero, positive = (colors.cell_style(v, 1.0) for v in (-1.0, 0.0, 1.0))
+    negative, zero, positive = (cell_style(v, 1.0) for v in (-1.0, 0.0, 1.0))
     assert bg(negative) != bg(positive)
     assert zero.bgcolor == colors.BACKGROUNDS[colors.STEPS]
     assert bg(zero) not in (bg(negative), bg(positive))
 
 
 def test_intensity_grows_with_magnitude() -> None:
-    faint, strong = colors.cell_style(0.1, 1.0), colors.cell_style(0.95, 1.0)
+    faint, strong = cell_style(0.1, 1.0), cell_style(0.95, 1.0)
     assert bg(faint) != bg(strong)
     # Scale decides the intensity, not the raw value.
-    assert colors.cell_style(0.1, 0.1) == colors.cell_style(1.0, 1.0)
+    assert cell_style(0.1, 0.1) == cell_style(1.0, 1.0)
 
 
 def test_nan_and_inf_are_loud_and_distinct() -> None:
-    scale_backgrounds = {bg(colors.cell_style(v, 1.0)) for v in np.linspace(-1, 1, 21)}
-    nan, inf, neg_inf = (colors.cell_style(v, 1.0) for v in (np.nan, np.inf, -np.inf))
+    scale_backgrounds = {bg(cell_style(v, 1.0)) for v in np.linspace(-1, 1, 21)}
+    nan, inf, neg_inf = (cell_style(v, 1.0) for v in (np.nan, np.inf, -np.inf))
     assert nan.bold and inf.bold
     assert bg(nan) not in scale_backgrounds
     assert bg(inf) not in scale_backgrounds
@@ -75,7 +81,7 @@ def test_sign_survives_downgrade(system: ColorSystem) -> None:
     """In 16 and 256 colours no negative step looks like a positive one or zero."""
 
     def downgraded(v: float) -> int | None:
-        color = colors.cell_style(v, 1.0).bgcolor
+        color = cell_style(v, 1.0).bgcolor
         assert color is not None
         return color.downgrade(system).number
 

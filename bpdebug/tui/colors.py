@@ -82,11 +82,6 @@ def palette_index(values: NDArray[np.floating] | float, scale: float) -> NDArray
     return index.astype(np.intp)
 
 
-def cell_style(value: float, scale: float) -> Style:
-    """Style of one matrix cell holding `value` when the matrix's max |v| is `scale`."""
-    return STYLES[int(palette_index(value, scale))]
-
-
 @lru_cache(maxsize=256)
 def half_block_style(upper: int, lower: int | None) -> Style:
     """Style of a "▀" drawing palette index `upper` over `lower` (None: no lower row)."""
