@@ -36,8 +36,9 @@ from bpdebug.update_rule import rule_summary
 
 Axis = str
 """What a matrix axis counts: "j" units of the selected layer l, "k" units of
-layer l-1, "q" units of layer l+1, "ex" examples of the batch, "one" a single
-row or column."""
+layer l-1, "q" units of layer l+1, "out" units of the output layer L when it
+is not the selected one, "ex" examples of the batch, "one" a single row or
+column. The selection (j, k, the example) marks the axes it names."""
 
 G_NAMES = {
     "sigmoid": "σ",
