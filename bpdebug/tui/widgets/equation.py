@@ -66,6 +66,8 @@ class Layout:
     """Where the marked block is."""
     marked_section: int = 0
     """The line where the marked block's equation starts."""
+    marked_first: bool = False
+    """The marked block is the first of its row, right under its equation."""
 
 
 def _wrapped(text: str, width: int) -> list[str]:
@@ -100,12 +102,13 @@ def lay_out(sections: list[Section], width: int) -> Layout:
                 layout.lines.append(Strip([Segment(line, _NOTE)]))
         row: list[tuple[BlockSpec, Block]] = []
         used = 0
+        first = True
         for spec in section.blocks:
             want = natural_width(spec.values, spec.title, spec.heatmap, spec.placeholder)
             room = width - used - (GAP if row else 0)
             if row and room < want:
-                _flush(layout, row)
-                row, used, room = [], 0, width
+                _flush(layout, row, first)
+                row, used, room, first = [], 0, width, False
             block = render_block(
                 spec.title,
                 spec.values,
@@ -120,12 +123,12 @@ def lay_out(sections: list[Section], width: int) -> Layout:
             row.append((spec, block))
             used += (GAP if used else 0) + block.width
         if row:
-            _flush(layout, row)
+            _flush(layout, row, first)
     return layout
 
 
-def _flush(layout: Layout, row: list[tuple[BlockSpec, Block]]) -> None:
-    """Put a row of blocks side by side under the lines so far."""
+def _flush(layout: Layout, row: list[tuple[BlockSpec, Block]], first: bool) -> None:
+    """Put a row of blocks side by side under the lines so far (`first`: the section's first)."""
     top = len(layout.lines) + 1
     layout.lines.append(Strip([]))
     height = max(len(block.lines) for _, block in row)
@@ -134,6 +137,7 @@ def _flush(layout: Layout, row: list[tuple[BlockSpec, Block]]) -> None:
         layout.cells += [Cell(top + c.line, x + c.x, c.text, c.value) for c in block.cells]
         if spec.marked:
             layout.marked = Region(x, top, block.width, len(block.lines))
+            layout.marked_first = first and x == 0
         x += block.width + GAP
     for y in range(height):
         pieces: list[Strip] = []
@@ -188,8 +192,10 @@ class EquationView(ScrollView, can_focus=False):
         if marked is None:
             return None
         top = self.layout_.marked_section
-        if marked.bottom - top <= self.size.height:
-            return Region(0, top, marked.right, marked.bottom - top)
+        if marked.bottom - top <= self.size.height or self.layout_.marked_first:
+            # the equation above its first operand, even when the block does not fit whole
+            height = min(marked.bottom - top, self.size.height)
+            return Region(0, top, marked.right, height)
         return marked
 
     def _marked_in_view(self) -> bool:
