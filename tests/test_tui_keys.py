@@ -48,12 +48,9 @@ def fresh_timeline() -> Timeline:
     return Timeline(load_scenario(XOR))
 
 
-blocks = drawn
-
-
 def view(app: BpdebugApp, name: str) -> BlockSpec:
     """The drawn operand `name`."""
-    return blocks(app)[name]
+    return drawn(app)[name]
 
 
 def heading(app: BpdebugApp) -> str:
@@ -529,11 +526,11 @@ async def test_h_cycles_the_matrix_mode_and_l_the_log_scale(tmp_path):
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         assert app.main.matrix_mode == "auto"
-        assert not any(b.heatmap for b in blocks(app).values())  # xor is small
+        assert not any(b.heatmap for b in drawn(app).values())  # xor is small
         await pilot.press("h")  # numbers
         assert app.main.matrix_mode == "numbers"
         await pilot.press("h")  # heatmaps
-        assert all(b.heatmap for b in blocks(app).values())
+        assert all(b.heatmap for b in drawn(app).values())
         await pilot.press("h")  # auto again
         assert app.main.matrix_mode == "auto"
         jump(app, 2)  # three costs to plot
@@ -554,10 +551,10 @@ async def test_a_big_matrix_opens_as_a_heatmap_with_numbers_one_key_away(tmp_pat
     app = xor_app(tmp_path, SCENARIOS / "wide.toml")
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("s")  # forward layer 1
-        assert blocks(app)["W"].heatmap
-        assert not blocks(app)["b"].heatmap
+        assert drawn(app)["W"].heatmap
+        assert not drawn(app)["b"].heatmap
         await pilot.press("h")  # numbers everywhere
-        assert not blocks(app)["W"].heatmap
+        assert not drawn(app)["W"].heatmap
 
 
 async def test_v_cycles_the_selected_pane_and_y_copies_it(tmp_path):
@@ -566,14 +563,14 @@ async def test_v_cycles_the_selected_pane_and_y_copies_it(tmp_path):
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         await pilot.press("s")  # forward layer 1: z, W, a^(0), b, a
-        assert [k for k, b in blocks(app).items() if b.marked] == ["z"]
+        assert [k for k, b in drawn(app).items() if b.marked] == ["z"]
         keys = []
         for _ in range(5):
             await pilot.press("v")  # the next operand
             keys.append(app.main.pane)
         assert keys == ["W", "a_prev", "b", "a", "z"]
         await pilot.press("v")  # W
-        assert [k for k, b in blocks(app).items() if b.marked] == ["W"]
+        assert [k for k, b in drawn(app).items() if b.marked] == ["W"]
         await pilot.press("y")  # copy W^(1)
         assert np.array_equal(eval(app.clipboard, {"np": np}), app.debugger.params.W[1])
 

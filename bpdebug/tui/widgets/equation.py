@@ -9,6 +9,7 @@ The pane scrolls vertically by whole lines, so nothing is cut sideways.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -16,11 +17,11 @@ import numpy as np
 from numpy.typing import NDArray
 from rich.segment import Segment
 from rich.style import Style
-from textual.geometry import Region, Size
-from textual.scroll_view import ScrollView
+from textual.geometry import Region
 from textual.strip import Strip
 
-from bpdebug.tui.widgets.matrix import Block, Cell, natural_width, render_block
+from bpdebug.tui.widgets.matrix import Block, Cell, matrix_format, natural_width, render_block
+from bpdebug.tui.widgets.textpane import LinePane
 
 GAP: Final = 3
 """Columns between two blocks side by side."""
@@ -70,21 +71,6 @@ class Layout:
     """The marked block is the first of its row, right under its equation."""
 
 
-def _wrapped(text: str, width: int) -> list[str]:
-    """`text` cut into lines of at most `width` columns at spaces (words longer are split)."""
-    words, lines = text.split(" "), [""]
-    for word in words:
-        candidate = f"{lines[-1]} {word}" if lines[-1] else word
-        if len(candidate) <= width:
-            lines[-1] = candidate
-        else:
-            while len(word) > width:
-                lines.append(word[:width])
-                word = word[width:]
-            lines.append(word)
-    return [line for line in lines if line] or [""]
-
-
 def lay_out(sections: list[Section], width: int) -> Layout:
     """The pane's lines at `width` columns: each section's formula, note and blocks."""
     width = max(width, 20)
@@ -95,16 +81,18 @@ def lay_out(sections: list[Section], width: int) -> Layout:
         section_top = len(layout.lines)
         if any(spec.marked for spec in section.blocks):
             layout.marked_section = section_top
-        for line in _wrapped(section.formula, width):
+        for line in textwrap.wrap(section.formula, width) or [""]:
             layout.lines.append(Strip([Segment(line, _FORMULA)]))
         if section.note:
-            for line in _wrapped(section.note, width):
+            for line in textwrap.wrap(section.note, width):
                 layout.lines.append(Strip([Segment(line, _NOTE)]))
         row: list[tuple[BlockSpec, Block]] = []
         used = 0
         first = True
         for spec in section.blocks:
-            want = natural_width(spec.values, spec.title, spec.heatmap, spec.placeholder)
+            shown = None if spec.heatmap else spec.values
+            fmt = None if shown is None else matrix_format(shown)  # once, for width and block
+            want = natural_width(spec.values, spec.title, spec.heatmap, spec.placeholder, fmt)
             room = width - used - (GAP if row else 0)
             if row and room < want:
                 _flush(layout, row, first)
@@ -119,6 +107,7 @@ def lay_out(sections: list[Section], width: int) -> Layout:
                 marked=spec.marked,
                 note=spec.note,
                 units=spec.units,
+                fmt=fmt,
             )
             row.append((spec, block))
             used += (GAP if used else 0) + block.width
@@ -149,41 +138,27 @@ def _flush(layout: Layout, row: list[tuple[BlockSpec, Block]], first: bool) -> N
         layout.lines.append(Strip.join(pieces))
 
 
-class EquationView(ScrollView, can_focus=False):
+class EquationView(LinePane):
     """The phase's equations and operands; it scrolls to keep the marked block in view."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.sections: list[Section] = []
         self.layout_: Layout = Layout()
-        """The lines as drawn at the current width."""
-        self._width = -1
+        """The lines as laid out at the current width, with where the numbers are."""
 
     def show(self, sections: list[Section]) -> None:
         """Replace what is drawn and keep the marked block in view."""
         self.sections = sections
-        self._relayout()
-        self.refresh()
+        self.relayout()
         if self.size.area:  # laid out already: scroll now, in the same frame
             self._scroll_to_marked()
         if not self._marked_in_view():  # the new height is not laid out yet: after it is
             self.call_after_refresh(self._scroll_to_marked)
 
-    @property
-    def room(self) -> int:
-        """Columns the lines may take: the width without the vertical scrollbar."""
-        return self.scrollable_content_region.width or self.size.width
-
-    def on_resize(self) -> None:
-        if self.room != self._width:
-            self._relayout()
-            self.refresh()
-
-    def _relayout(self) -> None:
-        self._width = self.room
-        self.layout_ = lay_out(self.sections, self._width or 80)
-        width = max((line.cell_length for line in self.layout_.lines), default=0)
-        self.virtual_size = Size(min(width, self._width or width), len(self.layout_.lines))
+    def lines_for(self, width: int) -> list[Strip]:
+        self.layout_ = lay_out(self.sections, width or 80)
+        return self.layout_.lines
 
     def _wanted(self) -> Region | None:
         """What to keep in view: the marked block with its equation above it if both fit,
@@ -211,10 +186,3 @@ class EquationView(ScrollView, can_focus=False):
         wanted = self._wanted()
         if wanted is not None:
             self.scroll_to_region(wanted, animate=False, immediate=True, top=False)
-
-    def render_line(self, y: int) -> Strip:
-        """Line `y` of the pane at the scroll offset."""
-        index = self.scroll_offset.y + y
-        lines = self.layout_.lines
-        line = lines[index] if index < len(lines) else Strip([])
-        return line.crop_extend(0, self.room, None).apply_style(self.visual_style.rich_style)

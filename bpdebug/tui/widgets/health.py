@@ -16,6 +16,7 @@ import math
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from textual.strip import Strip
 
 from bpdebug.health import Health, HealthRow, flags
 from bpdebug.tui.widgets.textpane import TextPane
@@ -161,14 +162,12 @@ class HealthView(TextPane):
     def show(self, history: Health, step: int, computed: bool = True) -> None:  # type: ignore[override]
         """Draw `history` (Timeline.health) at step `step` (the step before if not `computed`)."""
         self._health, self._step, self._computed = history, step, computed
-        super().show(self._text())
+        self.relayout()
 
-    def on_resize(self) -> None:
-        if self._health is not None and self.room != self._width:
-            self.text = self._text()
-        super().on_resize()
-
-    def _text(self) -> Text:
-        assert self._health is not None
-        width = self.room or FALLBACK_WIDTH
-        return health_text(self._health, self._step, width, self._computed)
+    def lines_for(self, width: int) -> list[Strip]:
+        """The table made for `width` columns, then wrapped as any text."""
+        if self._health is not None:
+            self.text = health_text(
+                self._health, self._step, width or FALLBACK_WIDTH, self._computed
+            )
+        return super().lines_for(width)

@@ -27,14 +27,16 @@ indices drawn in reverse video.
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
-from rich.text import Text
 from textual.strip import Strip
 
 from bpdebug.tui import colors
@@ -171,6 +173,8 @@ def _window(count: int, room: int, selected: int | None) -> tuple[int, int]:
 
 
 def _wrap(fields: tuple[str, ...], width: int) -> list[str]:
+    """`fields` joined by spaces into lines of at most `width`, never splitting one (a field
+    like ``μ 0.113`` holds a space, so textwrap would cut it)."""
     lines: list[str] = []
     for item in fields:
         if lines and len(lines[-1]) + 1 + len(item) <= width:
@@ -181,7 +185,11 @@ def _wrap(fields: tuple[str, ...], width: int) -> list[str]:
 
 
 def natural_width(
-    values: NDArray[np.float64] | None, title: str, heatmap: bool, placeholder: str = ""
+    values: NDArray[np.float64] | None,
+    title: str,
+    heatmap: bool,
+    placeholder: str = "",
+    fmt: NumberFormat | None = None,
 ) -> int:
     """The width a block wants: every column at its format's width, or a filled heatmap."""
     if values is None:
@@ -190,7 +198,7 @@ def natural_width(
     label = len(str(rows - 1)) + 1
     if heatmap:
         return max(MIN_WIDTH, LEGEND_WIDTH, label + min(cols * MAX_HEAT_CELL, 96))
-    cell = max(matrix_format(values).width, len(str(cols - 1)))
+    cell = max((fmt or matrix_format(values)).width, len(str(cols - 1)))
     return max(MIN_WIDTH, len(title) + 2, label + cols * (cell + 1) + 1)
 
 
@@ -205,11 +213,13 @@ def render_block(
     marked: bool = False,
     note: str = "",
     units: bool = False,
+    fmt: NumberFormat | None = None,
 ) -> Block:
     """The block of `values` (2-D) in at most `width` columns.
 
     `selected` is (row, column), either None for none; `marked` draws the
     title as the selected pane's; `units` counts dead units in the summary.
+    `fmt` is `matrix_format(values)` when the caller has it already.
     """
     head = Strip(
         [Segment("▶ " if marked else "  "), Segment(title, _TITLE_SELECTED if marked else _BOLD)]
@@ -217,14 +227,13 @@ def render_block(
     )
     if values is None:
         said = [
-            Strip([Segment("  " + line, _DIM)])
-            for line in _wrap(tuple(placeholder.split()), width - 2)
+            Strip([Segment("  " + line, _DIM)]) for line in textwrap.wrap(placeholder, width - 2)
         ]
         return Block([head, *said], width, [])
     summary = summarize(values, values.shape, units)
     if heatmap:
         return _heatmap_block(head, values, width, selected, summary)
-    return _number_block(head, values, width, selected, summary)
+    return _number_block(head, values, width, selected, summary, fmt or matrix_format(values))
 
 
 def _scale(values: NDArray[np.float64]) -> float:
@@ -238,9 +247,9 @@ def _number_block(
     width: int,
     selected: tuple[int | None, int | None],
     summary: Summary,
+    fmt: NumberFormat,
 ) -> Block:
     rows, cols = values.shape
-    fmt = matrix_format(values)
     label = len(str(rows - 1))
     cell = max(fmt.width, len(str(cols - 1)))  # as wide as the widest number or column index
     step = cell + 1
@@ -339,7 +348,8 @@ def _heatmap_block(
     rows, cols = values.shape
     label = len(str(rows - 1))
     room = max(1, width - label - 1)
-    index = colors.palette_index(values, _scale(values))
+    scale = _scale(values)
+    index = colors.palette_index(values, scale)
     shown_cols = min(cols, room)
     cell = max(1, min(MAX_HEAT_CELL, room // shown_cols)) if cols <= room else 1
     half = rows > MAX_HEAT_LINES
@@ -375,22 +385,11 @@ def _heatmap_block(
                 else:
                     segments.append(Segment(" " * cell, Style(bgcolor=colors.BACKGROUNDS[up])))
             lines.append(Strip(segments))
-    lines.append(Strip(segments_of(colors.legend(_scale(values)))))
+    lines.append(Strip(list(colors.legend(scale).render(_console()))))
     return _finish(lines, values, label + 1 + span, width, [], summary)
 
 
-def segments_of(text: Text) -> list[Segment]:
-    """A one-line rich Text as segments, without a console (its spans' styles, no wrapping)."""
-    plain = text.plain
-    styles: list[Style | None] = [None] * len(plain)
-    for span in text.spans:
-        parsed = span.style if isinstance(span.style, Style) else Style.parse(span.style)
-        for position in range(span.start, min(span.end, len(plain))):
-            styles[position] = parsed
-    segments: list[Segment] = []
-    for char, style in zip(plain, styles, strict=True):
-        if segments and segments[-1].style is style:
-            segments[-1] = Segment(segments[-1].text + char, style)
-        else:
-            segments.append(Segment(char, style))
-    return segments
+@cache
+def _console() -> Console:
+    """A console to render one-line rich Text with (its styles are Style objects: no theme)."""
+    return Console(color_system=None, width=1000)

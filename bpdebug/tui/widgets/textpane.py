@@ -1,10 +1,11 @@
-"""A pane of rich text, wrapped to its width and scrolled by whole lines.
+"""Panes that make their own lines for their width and scroll them by whole lines.
 
-The chain-rule pane changes with every key; as a Static of fixed height it
-would either hide its last lines without a scrollbar or re-lay out the whole
-screen each time. This pane wraps the text itself (words stay whole where
-they fit), sets its own virtual height, and so shows a scrollbar when the
-text is longer than the pane, at no cost to the rest of the screen.
+The chain-rule pane, the health pane and the equations change with every
+key. As Statics of fixed height they would either hide their last lines
+without a scrollbar or re-lay out the whole screen each time. A `LinePane`
+makes its lines itself (`lines_for`), sets its own virtual height, and so
+shows a scrollbar when the lines are more than the pane, at no cost to the
+rest of the screen.
 """
 
 from __future__ import annotations
@@ -15,49 +16,63 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 
-class TextPane(ScrollView, can_focus=False):
-    """Rich text wrapped to the pane's width; the mouse wheel scrolls it."""
+class LinePane(ScrollView, can_focus=False):
+    """Lines made for the pane's width (`lines_for`), drawn at the scroll offset."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self.text = Text()
-        """What the pane shows."""
-        self._lines: list[Strip] = []
+        self.lines: list[Strip] = []
+        """The lines as made for the current width."""
         self._width = -1
-
-    @property
-    def plain(self) -> str:
-        """The text without styles."""
-        return self.text.plain
 
     @property
     def room(self) -> int:
         """Columns the lines may take: the width without the vertical scrollbar."""
         return self.scrollable_content_region.width or self.size.width
 
-    def show(self, text: Text) -> None:
-        """Replace the text (the scroll position stays where it was, within the new length)."""
-        self.text = text
-        self._wrap()
+    def lines_for(self, width: int) -> list[Strip]:
+        """The pane's lines at `width` columns."""
+        raise NotImplementedError
+
+    def relayout(self) -> None:
+        """Make the lines again for the current width, and draw them."""
+        self._width = self.room
+        self.lines = self.lines_for(self._width)
+        self.virtual_size = Size(self._width, len(self.lines))
         self.refresh()
 
     def on_resize(self) -> None:
         if self.room != self._width:
-            self._wrap()
-            self.refresh()
-
-    def _wrap(self) -> None:
-        self._width = self.room
-        if self._width <= 0:
-            self._lines = []
-            return
-        console = self.app.console
-        options = console.options.update(width=self._width, highlight=False)
-        self._lines = [Strip(line) for line in console.render_lines(self.text, options, pad=False)]
-        self.virtual_size = Size(self._width, len(self._lines))
+            self.relayout()
 
     def render_line(self, y: int) -> Strip:
         """Line `y` of the pane at the scroll offset."""
         index = self.scroll_offset.y + y
-        line = self._lines[index] if index < len(self._lines) else Strip([])
+        line = self.lines[index] if index < len(self.lines) else Strip([])
         return line.crop_extend(0, self.room, None).apply_style(self.visual_style.rich_style)
+
+
+class TextPane(LinePane):
+    """Rich text wrapped to the pane's width (words stay whole where they fit)."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.text = Text()
+        """What the pane shows."""
+
+    @property
+    def plain(self) -> str:
+        """The text without styles."""
+        return self.text.plain
+
+    def show(self, text: Text) -> None:
+        """Replace the text (the scroll position stays where it was, within the new length)."""
+        self.text = text
+        self.relayout()
+
+    def lines_for(self, width: int) -> list[Strip]:
+        if width <= 0:
+            return []
+        console = self.app.console
+        options = console.options.update(width=width, highlight=False)
+        return [Strip(line) for line in console.render_lines(self.text, options, pad=False)]
