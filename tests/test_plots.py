@@ -696,3 +696,13 @@ async def test_cost_marks_differ_by_shape_with_no_color(monkeypatch: pytest.Monk
         screen = app.export_screenshot()
         for glyph in (CURRENT_MARK, HIT_MARK, EDIT_MARK, EDIT_LINE):
             assert glyph in screen
+
+
+async def test_an_empty_history_says_no_cost_is_computed_yet() -> None:
+    """Before the pass computes step 0's cost the plot says so (not "no finite cost")."""
+    plot = CostPlot()
+    async with Holder(plot).run_test(size=SIZE) as pilot:
+        plot.show(np.empty(0), 0)
+        await pilot.pause()
+        assert "no cost computed yet" in plain(plot)
+        assert "finite" not in plain(plot)

@@ -38,9 +38,10 @@ from bpdebug.timeline import Timeline
 from bpdebug.tui import build_app
 from bpdebug.tui.app import BpdebugApp
 from bpdebug.tui.dialogs import BreakpointsScreen, HelpScreen, PromptScreen, TextScreen
-from bpdebug.tui.render import title_text
+from bpdebug.tui.render import network_text, title_text
 from bpdebug.tui.widgets.costplot import CostPlot
 from bpdebug.tui.widgets.equation import BlockSpec
+from bpdebug.tui.widgets.health import health_text
 
 
 def fresh_timeline() -> Timeline:
@@ -730,3 +731,21 @@ def test_the_header_shortens_but_keeps_the_step_and_the_phase(width):
     text = title_text(d, "vanishing.toml", width).plain
     assert len(text) <= width or text.strip() == "step 1234 · forward, layer 4"
     assert "step 1234" in text and "forward, layer 4" in text
+
+
+def test_the_network_pane_has_the_same_lines_in_every_phase():
+    """It redraws in place (no new layout), so every phase must give it as many lines."""
+    d = Debugger(Timeline(load_scenario(XOR)))
+    counts = set()
+    for _ in range(len(d.phases)):
+        counts.add(len(network_text(d).plain.splitlines()))
+        d.step_into()
+    assert counts == {len(d.layers) + 2}  # the layers, C, the update
+
+
+def test_health_never_names_an_update_before_step_0():
+    """At step 0 no update is computed yet: the pane says which one will be shown."""
+    timeline = Timeline(load_scenario(XOR))
+    _ = timeline.trace  # step 0's pass, recorded
+    first = health_text(timeline.health, 0, 60).plain.splitlines()[0]
+    assert first == "step 0 · upd/|W|: after update 0→1"

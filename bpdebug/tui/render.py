@@ -61,8 +61,9 @@ def network_text(debugger: Debugger) -> Text:
         text.append("\n")
     cost_marker = "▶ " if phase.kind == "cost" else "  "
     text.append(f"{cost_marker}C {net.loss}\n", style="bold" if phase.kind == "cost" else "")
-    if phase.kind == "update":
-        text.append("▶ update\n", style="bold")
+    # Always a line, marked or not: the pane keeps its height, so it redraws in place.
+    marked = phase.kind == "update"
+    text.append(("▶ " if marked else "  ") + "update\n", style="bold" if marked else "dim")
     return text
 
 

@@ -444,7 +444,10 @@ class CostPlot(PlotextPlot):
         if 0 <= current < costs.size:
             marked = float(scaled(costs[current : current + 1], log)[0])
         if x.size == 0:
-            hint = "no positive cost yet" if log else "no finite cost yet"
+            if costs.size == 0:  # the pass has not computed step 0's cost yet
+                hint = "no cost computed yet (s computes it)"
+            else:
+                hint = "no positive cost yet" if log else "no finite cost yet"
             plt.ylim(0, 1)
             plt.yticks([], [])
             self.drawn_ticks = ([], [])

@@ -81,7 +81,10 @@ def health_text(health: Health, step: int, width: int, computed: bool = True) ->
     own = health.row(step)
     own_ratio = own is not None and not np.isnan(own.update_ratio).all()
     ratio_of = step if own_ratio else step - health.stride
-    title = f"step {step} · upd/|W| of {ratio_of}→{ratio_of + 1}"
+    if ratio_of < 0:  # no update computed yet
+        title = f"step {step} · upd/|W|: after update {step}→{step + 1}"
+    else:
+        title = f"step {step} · upd/|W| of {ratio_of}→{ratio_of + 1}"
     if not computed:
         title += f" · step {step + health.stride}'s pass: not yet"
     found = flags(row)
