@@ -1,10 +1,11 @@
 """An independent cross-check of the engine against PyTorch's autograd (float64).
 
-torch is optional (not a dependency of bpdebug), so this module is skipped
-where it is not installed. The cost is rebuilt in torch from the contract's
-formulas alone, not from the engine's code. The contract's delta is
-per-example (column i is dC_0/dz for example i), while autograd gives
-dC/dz of the batch mean C = mean C_0, so delta = m * dC/dz.
+torch is an optional extra: CI installs it (the README's test command), and
+elsewhere this module is skipped without it (tests/extras.py). The cost is
+rebuilt in torch from the contract's formulas alone, not from the engine's
+code. The contract's delta is per-example (column i is dC_0/dz for example
+i), while autograd gives dC/dz of the batch mean C = mean C_0, so
+delta = m * dC/dz.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from conftest import (
     random_params,
     random_targets,
 )
+from extras import need
 
 from bpdebug.engine import Network, OptimizerConfig, Params, apply_update, initial_state
 from bpdebug.engine.network import EMPTY, frozen
 
-torch = pytest.importorskip("torch")
+torch = need("torch")
 
 RTOL = 1e-10
 
