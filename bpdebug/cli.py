@@ -28,6 +28,7 @@ from bpdebug.arguments import (
     build_parser,
     first_word,
 )
+from bpdebug.bridge import MissingExtra
 from bpdebug.console import Console, Progress
 from bpdebug.errors import InputError
 
@@ -100,6 +101,9 @@ def _main(args: list[str], console: Console) -> int:
     except CommandError as error:
         console.err(f"bpdebug: {error}")
         return error.status
+    except MissingExtra as error:
+        console.err(f"bpdebug: {error}")
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         console.err("bpdebug: interrupted")
         return EXIT_INTERRUPTED
