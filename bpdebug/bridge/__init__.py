@@ -54,3 +54,18 @@ def need(module: str, purpose: str) -> ModuleType:
         if error.name is not None and error.name.split(".")[0] != module.split(".")[0]:
             raise  # the module is there but broken: not a missing extra
         raise MissingExtra(module, purpose) from None
+
+
+def torch_parameter_name(layer: int, kind: str) -> str:
+    """The state-dict name of W^(layer) (`kind` "W") or b^(layer) (`kind` "b").
+
+    bpdebug's model in PyTorch is always ``nn.Sequential(Linear_1, g_1,
+    Linear_2, g_2, ..., Linear_L, g_L)``, with ``nn.Identity()`` for a
+    linear layer, so layer l's Linear is module ``2(l-1)``: W^(1) is
+    ``0.weight``, b^(2) is ``2.bias``. The exported script builds that
+    model, and a `.safetensors` snapshot uses these names, so the one loads
+    the other with ``load_state_dict``. ``nn.Linear.weight`` has W's shape
+    (n_l, n_{l-1}).
+    """
+    suffix = {"W": "weight", "b": "bias"}[kind]
+    return f"{2 * (layer - 1)}.{suffix}"
