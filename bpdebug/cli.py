@@ -305,7 +305,7 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
     n_params = sum(a * b + a for a, b in zip(net.layers[1:], net.layers[:-1], strict=True))
     console.out(
         f"{scenario.path}: ok: {scenario.name!r}, layers {'-'.join(map(str, net.layers))} "
-        f"({n_params} parameters), {net.activation}/{net.output}, {net.loss}, "
+        f"({n_params} parameters), {net.describe_activations()}, {net.loss}, "
         f"{scenario.data.size} examples ({scenario.data.source}), batch {training.batch_size}, "
         f"{training.optimizer} lr {training.learning_rate:g}"
     )

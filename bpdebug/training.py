@@ -100,6 +100,7 @@ class Trainer:
             training.l1,
             training.l2,
             one_hot=one_hot(targets),
+            per_layer=spec.activations,
         )
         self.optimizer = OptimizerConfig(
             name=training.optimizer,

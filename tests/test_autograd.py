@@ -69,8 +69,11 @@ def torch_pass(
     loss: str,
     l1: float,
     l2: float,
+    per_layer: tuple[str, ...] = (),
 ):  # type: ignore[no-untyped-def]
-    """(C, Ws, bs, zs) with gradients filled in by autograd."""
+    """(C, Ws, bs, zs) with gradients filled in by autograd.
+
+    g_l is `output` for l = L and `hidden` otherwise, or `per_layer[l - 1]`."""
     Ws = [torch.tensor(np.array(w), dtype=torch.float64, requires_grad=True) for w in params.W[1:]]
     bs = [torch.tensor(np.array(b), dtype=torch.float64, requires_grad=True) for b in params.b[1:]]
     a = torch.tensor(X, dtype=torch.float64)
@@ -80,7 +83,8 @@ def torch_pass(
         z = W @ a + b[:, None]
         z.retain_grad()
         zs.append(z)
-        a = torch_activation(output if l == L else hidden, z)
+        name = per_layer[l - 1] if per_layer else output if l == L else hidden
+        a = torch_activation(name, z)
     C = torch_cost(loss, a, torch.tensor(Y, dtype=torch.float64)).mean()
     for W in Ws:
         C = C + l1 * W.abs().sum() + 0.5 * l2 * (W * W).sum()
@@ -124,6 +128,35 @@ def test_trace_matches_autograd(
     if not (l1 or l2):
         for l in range(1, net.depth + 1):
             np.testing.assert_allclose(trace.dW[l], Ws[l - 1].grad.numpy(), rtol=RTOL, atol=1e-13)
+
+
+MIXED = [
+    ("tanh", "relu", "sigmoid", "binary_cross_entropy"),
+    ("relu", "tanh", "softmax", "cross_entropy"),
+    ("sigmoid", "leaky_relu", "linear", "squared_error"),
+    ("linear", "sigmoid", "tanh", "half_squared_error"),
+]
+
+
+@pytest.mark.parametrize("g1,g2,g3,loss", MIXED)
+def test_mixed_activations_match_autograd(g1: str, g2: str, g3: str, loss: str) -> None:
+    """A scenario's `network.activations`: each layer its own g, the same as autograd."""
+    per_layer = (g1, g2, g3)
+    rng = np.random.default_rng(zlib.crc32(repr(per_layer).encode()))
+    layers, m = (3, 4, 5, 3), 6
+    net = Network(layers, "sigmoid", "sigmoid", loss, l2=0.01, per_layer=per_layer)
+    params = random_params(rng, layers)
+    X = rng.normal(size=(3, m))
+    Y = random_targets(rng, loss, 3, m)
+    trace = net.trace(params, X, Y)
+    C, Ws, bs, zs = torch_pass(net, params, X, Y, "", "", loss, 0.0, 0.01, per_layer)
+    assert trace.cost == pytest.approx(C.item(), rel=RTOL)
+    for l in range(1, 4):
+        np.testing.assert_allclose(trace.grad_W(l), Ws[l - 1].grad.numpy(), rtol=RTOL, atol=1e-13)
+        np.testing.assert_allclose(trace.db[l], bs[l - 1].grad.numpy(), rtol=RTOL, atol=1e-13)
+        np.testing.assert_allclose(
+            trace.delta[l], m * zs[l - 1].grad.numpy(), rtol=RTOL, atol=1e-13
+        )
 
 
 def _torch_optimizer(name: str, tensors: list[torch.Tensor], lr: float):  # type: ignore[no-untyped-def]

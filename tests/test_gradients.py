@@ -120,6 +120,8 @@ class Case:
     layers: tuple[int, ...]
     m: int
     seed: int
+    per_layer: tuple[str, ...] = ()
+    """g_1..g_L one by one (a scenario's `network.activations`), or () for hidden/output."""
 
 
 @st.composite
@@ -129,6 +131,10 @@ def cases(draw: st.DrawFn) -> Case:
     units = [draw(st.integers(1, 4)) for _ in range(depth + 1)]
     if output == "softmax":
         units[-1] = max(units[-1], 2)  # the loader's rule: softmax needs 2 units
+    per_layer: tuple[str, ...] = ()
+    if draw(st.booleans()):  # mixed hidden activations, as imported models have
+        hidden_layers = [draw(st.sampled_from(HIDDEN_ACTIVATIONS)) for _ in range(depth - 1)]
+        per_layer = (*hidden_layers, output)
     return Case(
         hidden=hidden,
         output=output,
@@ -138,6 +144,7 @@ def cases(draw: st.DrawFn) -> Case:
         layers=tuple(units),
         m=draw(st.integers(1, 5)),
         seed=draw(st.integers(0, 2**32 - 1)),
+        per_layer=per_layer,
     )
 
 
@@ -147,10 +154,33 @@ def cases(draw: st.DrawFn) -> Case:
 @example(Case("sigmoid", "sigmoid", "binary_cross_entropy", 0.0, 0.0, (2, 2, 1), 4, 1))
 @example(Case("leaky_relu", "linear", "half_squared_error", 0.0, 0.1, (4, 3, 2, 2), 3, 2))
 @example(Case("tanh", "softmax", "squared_error", 0.05, 0.0, (2, 3, 3), 2, 3))
+@example(
+    Case(
+        "tanh",
+        "sigmoid",
+        "binary_cross_entropy",
+        0.0,
+        0.1,
+        (3, 4, 3, 1),
+        4,
+        4,
+        per_layer=("tanh", "leaky_relu", "sigmoid"),
+    )
+)
 def test_trace_gradients_match_finite_differences(case: Case) -> None:
     """grad_W = dW + dW_reg and db equal centred differences of Network.cost."""
     rng = np.random.default_rng(case.seed)
-    net = Network(case.layers, case.hidden, case.output, case.loss, l1=case.l1, l2=case.l2)
+    net = Network(
+        case.layers,
+        case.hidden,
+        case.output,
+        case.loss,
+        l1=case.l1,
+        l2=case.l2,
+        per_layer=case.per_layer,
+    )
+    if case.per_layer:
+        assert [g.name for g in net.activations[1:]] == list(case.per_layer)
     params = random_params(rng, case.layers)
     X = rng.uniform(-2.0, 2.0, size=(case.layers[0], case.m))
     Y = random_targets(rng, case.loss, case.layers[-1], case.m)

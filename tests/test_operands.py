@@ -14,10 +14,27 @@ from tui_helpers import SCENARIOS
 
 from bpdebug.debugger import Debugger
 from bpdebug.operands import PhaseEquation, next_hint, phase_equation, shown_phase
-from bpdebug.scenario import load_scenario
+from bpdebug.scenario import load_scenario, loads_scenario
+from bpdebug.snapshot.build import snapshot
 from bpdebug.timeline import Timeline
+from bpdebug.tui.render import network_text
 
 BUNDLED = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
+MIXED = """\
+name = "mixed"
+seed = 3
+[network]
+layers = [2, 4, 3, 3]
+activations = ["tanh", "leaky_relu", "softmax"]
+loss = "cross_entropy"
+[data]
+inputs = [[0, 0], [0, 1], [1, 0], [1, 1], [0.5, 0.2], [0.3, 0.9]]
+targets = [[1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0], [0, 0, 1]]
+[training]
+batch_size = 3
+learning_rate = 0.3
+"""
+"""Each layer its own activation (`network.activations`), as imported models have."""
 
 
 def at_phase(d: Debugger, kind: str, layer: int = 0) -> PhaseEquation:
@@ -40,9 +57,13 @@ def close(a: np.ndarray, b: np.ndarray) -> bool:
     return np.allclose(a, b, rtol=1e-12, atol=1e-15, equal_nan=True)
 
 
-@pytest.fixture(params=BUNDLED)
+@pytest.fixture(params=[*BUNDLED, "mixed"])
 def debugger(request: pytest.FixtureRequest) -> Debugger:
-    d = Debugger(Timeline(load_scenario(SCENARIOS / f"{request.param}.toml")))
+    if request.param == "mixed":
+        scenario = loads_scenario(MIXED, "mixed.toml")
+    else:
+        scenario = load_scenario(SCENARIOS / f"{request.param}.toml")
+    d = Debugger(Timeline(scenario))
     d.goto(2)
     return d
 
@@ -169,3 +190,19 @@ def test_a_relu_layers_a_is_marked_for_dead_units() -> None:
     d = Debugger(Timeline(load_scenario(SCENARIOS / "wide.toml")))
     assert at_phase(d, "forward", 1).operands["a"].units  # relu
     assert not at_phase(d, "forward", 3).operands["a"].units  # softmax
+
+
+def test_each_layers_own_activation_reaches_the_screen_and_the_snapshot() -> None:
+    d = Debugger(Timeline(loads_scenario(MIXED, "mixed.toml")))
+    lines = network_text(d).plain.splitlines()
+    assert [line.split()[1:3] for line in lines[1:4]] == [
+        ["tanh", "4"],
+        ["leaky_relu", "3"],
+        ["softmax", "3"],
+    ]
+    d.step_into()  # forward 1
+    d.step_into()  # forward 2: a^(2) = leaky_relu(z^(2))
+    assert d.phase.kind == "forward" and d.phase.layer == 2
+    assert "leaky_relu" in " ".join(line.formula for line in phase_equation(d).lines)
+    layers = snapshot(d.timeline)["layers"]
+    assert [layer["activation"] for layer in layers] == ["tanh", "leaky_relu", "softmax"]

@@ -17,6 +17,7 @@ from bpdebug.scenario import (
     load_scenario,
     loads_scenario,
 )
+from bpdebug.training import Trainer
 
 REPO = Path(__file__).resolve().parent.parent
 XOR_FILE = REPO / "scenarios" / "xor.toml"
@@ -55,6 +56,22 @@ optimizer = "sgd"
 MINIMAL = """\
 [network]
 layers = [2, 3, 1]
+
+[data]
+inputs = [[0, 0], [1, 1], [2, 2]]
+targets = [[0], [1], [0]]
+"""
+
+
+PER = 'activation = "sigmoid"\noutput = "sigmoid"'
+"""BASE's two activation keys, which `network.activations` replaces."""
+
+
+MINIMAL_MIXED = """\
+[network]
+layers = [2, 2, 3, 1]
+activations = ["tanh", "relu", "sigmoid"]
+loss = "binary_cross_entropy"
 
 [data]
 inputs = [[0, 0], [1, 1], [2, 2]]
@@ -176,6 +193,25 @@ def test_network_options_and_description() -> None:
     assert scenario.network.explicit_init == ()
 
 
+def test_per_layer_activations_are_read_and_reach_the_engine() -> None:
+    scenario = loads_scenario(MINIMAL_MIXED, SHOWN)
+    net = scenario.network
+    assert net.activations == ("tanh", "relu", "sigmoid")
+    assert [net.activation_of(l) for l in (1, 2, 3)] == ["tanh", "relu", "sigmoid"]
+    assert net.output == "sigmoid"
+    assert net.describe_activations() == "tanh,relu/sigmoid"
+    engine = Trainer(scenario).network
+    assert [g.name for g in engine.activations[1:]] == ["tanh", "relu", "sigmoid"]
+
+
+def test_without_activations_each_layer_gets_activation_then_output() -> None:
+    text = edit("layers = [2, 3, 1]", 'layers = [2, 3, 3, 2]\nactivation = "tanh"', MINIMAL)
+    text = text.replace("targets = [[0], [1], [0]]", "targets = [[0, 1], [1, 0], [0, 1]]")
+    net = loads_scenario(text, SHOWN).network
+    assert net.activations == ("tanh", "tanh", "sigmoid")
+    assert net.describe_activations() == "tanh/sigmoid"
+
+
 def test_breakpoints_are_read() -> None:
     text = (
         BASE
@@ -261,7 +297,7 @@ ERRORS = [
     pytest.param(
         edit("layers = [2, 2, 1]", "layer = [2, 2, 1]"),
         "network.layer: unknown key (did you mean layers?); the keys allowed in [network] are"
-        " layers, activation, output, loss, init, init_range",
+        " layers, activation, output, activations, loss, init, init_range",
         id="unknown-network-key",
     ),
     pytest.param(
@@ -367,6 +403,54 @@ ERRORS = [
         edit('output = "sigmoid"', 'output = "softmax"'),
         "network.output: softmax needs at least 2 output units, got network.layers[2] = 1",
         id="softmax-one-unit",
+    ),
+    pytest.param(
+        edit(PER, 'activations = ["sigmoid"]'),
+        "network.activations: expected an array of 2 activation names (layers 1..2),"
+        " got an array of 1",
+        id="activations-too-few",
+    ),
+    pytest.param(
+        edit(PER, 'activations = "sigmoid"'),
+        "network.activations: expected an array of 2 activation names (layers 1..2), got 'sigmoid'",
+        id="activations-not-an-array",
+    ),
+    pytest.param(
+        edit('output = "sigmoid"', 'activations = ["tanh", "sigmoid"]'),
+        "network.activations: expected either activations (one per layer) or activation"
+        " and output, not both (network.activation is set too)",
+        id="activations-and-activation",
+    ),
+    pytest.param(
+        edit(PER, 'activations = ["softmax", "sigmoid"]'),
+        "network.activations[0]: expected one of sigmoid, tanh, relu, leaky_relu, linear,"
+        " got 'softmax' (softmax is only allowed on the last layer)",
+        id="activations-softmax-hidden",
+    ),
+    pytest.param(
+        edit(PER, 'activations = ["tanh", "gelu"]'),
+        "network.activations[1]: expected one of sigmoid, tanh, relu, leaky_relu, linear,"
+        " softmax, got 'gelu'",
+        id="activations-unknown",
+    ),
+    pytest.param(
+        edit(PER, 'activations = ["tanh", 3]'),
+        "network.activations[1]: expected one of sigmoid, tanh, relu, leaky_relu, linear,"
+        " softmax, got 3",
+        id="activations-not-a-name",
+    ),
+    pytest.param(
+        edit(PER, 'activations = ["tanh", "softmax"]'),
+        "network.activations[1]: softmax needs at least 2 output units, got network.layers[2] = 1",
+        id="activations-softmax-one-unit",
+    ),
+    pytest.param(
+        edit(PER, 'activations = ["tanh", "relu"]').replace(
+            '"squared_error"', '"binary_cross_entropy"'
+        ),
+        "network.activations[1]: expected sigmoid or softmax for loss binary_cross_entropy"
+        " (it takes the log of the output, which must be a probability), got 'relu'",
+        id="activations-log-loss-needs-probability",
     ),
     pytest.param(
         edit('loss = "squared_error"', 'loss = "mse"'),

@@ -8,6 +8,7 @@ weighted quantities holds an empty (0, 0) array that is never used.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -180,6 +181,8 @@ class Network:
     """The math of one network shape: activations, loss and regularization.
 
     Holds no parameters; `trace(params, X, Y)` is a pure function of its inputs.
+    g_l is `activation` for layers 1..L-1 and `output` for L, unless
+    `per_layer` names g_1..g_L one by one (a scenario's `network.activations`).
     `one_hot` promises one-hot targets (a data set's property, known to its
     trainer), which lets softmax + cross_entropy take delta^(L) = a - y
     without the sum_j y_j it equals.
@@ -195,12 +198,18 @@ class Network:
         l2: float = 0.0,
         fused: bool = True,
         one_hot: bool = False,
+        per_layer: Sequence[str] = (),
     ) -> None:
         self.layers = tuple(layers)
         """Units per layer, (n_0, ..., n_L)."""
         depth = len(layers) - 1
+        names = tuple(per_layer) or tuple(
+            output if l == depth else activation for l in range(1, depth + 1)
+        )
+        if len(names) != depth:
+            raise ValueError(f"{len(names)} activations for {depth} weighted layers")
         self.activations: tuple[Activation, ...] = tuple(
-            get_activation(output if l == depth else activation) for l in range(depth + 1)
+            get_activation(name) for name in (names[0], *names)
         )
         """g_l by layer number; index 0 (the input) is unused."""
         self.loss: Loss = get_loss(loss)

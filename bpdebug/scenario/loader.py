@@ -52,7 +52,7 @@ MAX_INIT_RANGE = 1e6
 """Largest `network.init_range`: U(-r, r) must have a finite width, and 1e6 saturates anything."""
 
 TOP_KEYS = ("name", "description", "seed", "network", "data", "training", "debug")
-NETWORK_KEYS = ("layers", "activation", "output", "loss", "init", "init_range")
+NETWORK_KEYS = ("layers", "activation", "output", "activations", "loss", "init", "init_range")
 TRAINING_KEYS = (
     "learning_rate",
     "batch_size",
@@ -203,24 +203,22 @@ def _network(fields: Fields, table: Table) -> NetworkSpec:
     fields.check_keys(table, "network", NETWORK_KEYS)
     layers = _layers(fields, table)
     depth = len(layers) - 1
-    activation = table.get("activation", "sigmoid")
-    if activation == "softmax":
-        fields.fail(
-            "network.activation",
-            f"expected {one_of(HIDDEN_ACTIVATIONS)}, got 'softmax'"
-            " (softmax is only allowed as network.output)",
-        )
-    activation = fields.choice(activation, "network.activation", HIDDEN_ACTIVATIONS)
-    output = fields.choice(table.get("output", "sigmoid"), "network.output", ACTIVATIONS)
+    if "activations" in table:
+        activations = _activations(fields, table, depth)
+        activation, output = activations[0], activations[-1]
+        output_key = index("network.activations", depth - 1)
+    else:
+        activation, output = _activation_output(fields, table)
+        activations, output_key = (), "network.output"
     if output == "softmax" and layers[-1] < 2:
         fields.fail(
-            "network.output",
+            output_key,
             f"softmax needs at least 2 output units, got network.layers[{depth}] = {layers[-1]}",
         )
     loss = fields.choice(table.get("loss", "squared_error"), "network.loss", LOSSES)
     if loss in LOG_LOSSES and output not in ("sigmoid", "softmax"):
         fields.fail(
-            "network.output",
+            output_key,
             f"expected sigmoid or softmax for loss {loss} (it takes the log of the"
             f" output, which must be a probability), got {output!r}",
         )
@@ -243,7 +241,48 @@ def _network(fields: Fields, table: Table) -> NetworkSpec:
         init=init,
         init_range=init_range,
         explicit_init=explicit,
+        activations=activations,
     )
+
+
+def _activation_output(fields: Fields, table: Table) -> tuple[str, str]:
+    """`network.activation` (hidden layers) and `network.output` (layer L)."""
+    activation = table.get("activation", "sigmoid")
+    if activation == "softmax":
+        fields.fail(
+            "network.activation",
+            f"expected {one_of(HIDDEN_ACTIVATIONS)}, got 'softmax'"
+            " (softmax is only allowed as network.output)",
+        )
+    activation = fields.choice(activation, "network.activation", HIDDEN_ACTIVATIONS)
+    output = fields.choice(table.get("output", "sigmoid"), "network.output", ACTIVATIONS)
+    return activation, output
+
+
+def _activations(fields: Fields, table: Table, depth: int) -> tuple[str, ...]:
+    """`network.activations`: g_1..g_L, one name per weighted layer (softmax only last)."""
+    for other in ("activation", "output"):
+        if other in table:
+            fields.fail(
+                "network.activations",
+                f"expected either activations (one per layer) or activation and output,"
+                f" not both (network.{other} is set too)",
+            )
+    what = f"an array of {depth} activation names (layers 1..{depth})"
+    names = fields.array(table["activations"], "network.activations", what)
+    if len(names) != depth:
+        fields.expected("network.activations", what, names)
+    out = []
+    for i, name in enumerate(names):
+        key = index("network.activations", i)
+        if i < depth - 1 and name == "softmax":
+            fields.fail(
+                key,
+                f"expected {one_of(HIDDEN_ACTIVATIONS)}, got 'softmax'"
+                " (softmax is only allowed on the last layer)",
+            )
+        out.append(fields.choice(name, key, ACTIVATIONS))
+    return tuple(out)
 
 
 def _explicit_init(

@@ -59,7 +59,9 @@ class NetworkSpec:
     layers: tuple[int, ...]
     """Units per layer, input layer first: (n_0, n_1, ..., n_L)."""
     activation: str
-    """Activation of the hidden layers 1..L-1."""
+    """Activation of the hidden layers 1..L-1 (`network.activation`); with
+    `network.activations`, the first hidden layer's. Read a layer's own with
+    `activation_of`."""
     output: str
     """Activation of the output layer L."""
     loss: str
@@ -70,6 +72,20 @@ class NetworkSpec:
     """Half-width r of the `uniform` scheme: U(-r, r)."""
     explicit_init: tuple[LayerInit, ...] = ()
     """Exact starting parameters for layers 1..L, or empty."""
+    activations: tuple[str, ...] = ()
+    """g_1..g_L, one name per weighted layer. A scenario names them with
+    `network.activations = [...]`; when it doesn't (or a caller leaves this
+    empty), they are `activation` for layers 1..L-1 and `output` for L."""
+
+    def __post_init__(self) -> None:
+        if not self.activations:
+            names = tuple(
+                self.output if l == self.depth else self.activation
+                for l in range(1, self.depth + 1)
+            )
+            object.__setattr__(self, "activations", names)
+        elif len(self.activations) != self.depth:
+            raise ValueError(f"{len(self.activations)} activations for {self.depth} layers")
 
     @property
     def depth(self) -> int:
@@ -83,7 +99,13 @@ class NetworkSpec:
 
     def activation_of(self, layer: int) -> str:
         """The activation name of layer `layer` (1..L)."""
-        return self.output if layer == self.depth else self.activation
+        return self.activations[layer - 1]
+
+    def describe_activations(self) -> str:
+        """``tanh/sigmoid`` (hidden/output); ``tanh,relu/sigmoid`` when hidden layers differ."""
+        hidden = self.activations[:-1]
+        names = hidden[0] if len(set(hidden)) == 1 else ",".join(hidden)
+        return f"{names}/{self.output}" if hidden else self.output
 
 
 @dataclass(frozen=True)
