@@ -45,6 +45,9 @@ CORE_MODULES = (
     "bpdebug.snapshot",
     "bpdebug.snapshot.reopen",
     "bpdebug.debugger",  # the debugger's state; its docstring promises no Textual
+    "bpdebug.api",  # notebooks and scripts
+    "bpdebug.summary",
+    "bpdebug.bridge",
 )
 """Modules that must never pull in a UI toolkit, alone or together."""
 
@@ -85,6 +88,17 @@ def test_all_core_modules_together_import_no_ui() -> None:
 def test_each_layer_alone_imports_no_ui(module: str) -> None:
     loaded = imported_after((module,))
     assert not loaded & set(UI_MODULES)
+
+
+def test_import_bpdebug_alone_loads_no_numpy_and_no_extra() -> None:
+    """The API is imported on first use: `import bpdebug` stays cheap."""
+    loaded = imported_after(("bpdebug",))
+    assert not loaded & {"numpy", "torch", "safetensors", "nbformat", "textual_serve"}
+
+
+def test_no_core_module_imports_an_optional_extra() -> None:
+    loaded = imported_after(CORE_MODULES)
+    assert not loaded & {"torch", "safetensors", "nbformat", "textual_serve"}
 
 
 def test_engine_imports_numpy_only() -> None:

@@ -9,9 +9,10 @@ from rich.style import Style
 from textual.app import App, ComposeResult
 from textual.strip import Strip
 
+from bpdebug.summary import summarize
 from bpdebug.tui import colors
 from bpdebug.tui.widgets.equation import BlockSpec, EquationView, Layout, Section, lay_out
-from bpdebug.tui.widgets.matrix import MAX_ROWS, matrix_format, render_block, summarize
+from bpdebug.tui.widgets.matrix import MAX_ROWS, matrix_format, render_block
 
 
 class EquationApp(App[None]):
