@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -26,3 +28,16 @@ def test_install_command_opens_the_xor_scenario() -> None:
     assert command.endswith("bpdebug scenarios/xor.toml")
     assert "pip install ." in command
     assert (ROOT / "scenarios" / "xor.toml").is_file()
+
+
+def test_the_python_example_runs_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's API example, word for word, in an empty folder (it exports a file)."""
+    match = re.search(r"## From Python.*?```python\n(.*?)\n```", README, re.S)
+    assert match, "no python block in the README's 'From Python' section"
+    monkeypatch.chdir(tmp_path)
+    exec(compile(match.group(1), "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "<bpdebug session 'XOR' at step 100, C = 0.2500145447191454" in printed
+    assert (tmp_path / "xor-109.json").is_file()
