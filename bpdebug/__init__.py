@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from bpdebug.api import Session, load, load_snapshot
+    from bpdebug.api import Session, debug, load, load_snapshot, to_scenario
 
-__all__ = ["Session", "__version__", "load", "load_snapshot"]
+__all__ = ["Session", "__version__", "debug", "load", "load_snapshot", "to_scenario"]
 
-_LAZY = {"Session": "bpdebug.api", "load": "bpdebug.api", "load_snapshot": "bpdebug.api"}
+_LAZY = dict.fromkeys(("Session", "debug", "load", "load_snapshot", "to_scenario"), "bpdebug.api")
 
 
 def __getattr__(name: str) -> Any:

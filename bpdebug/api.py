@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from bpdebug.scenario.model import Scenario
 from bpdebug.snapshot.reopen import SNAPSHOT_SUFFIXES, reopen
 from bpdebug.summary import describe
 from bpdebug.timeline import Timeline
+
+if TYPE_CHECKING:
+    from bpdebug.tui.app import BpdebugApp
 
 
 class ByLayer(Sequence[np.ndarray]):
@@ -206,3 +210,83 @@ def load_snapshot(path: str | os.PathLike[str]) -> Session:
             " bpdebug.load opens scenarios"
         )
     return load(path)
+
+
+def to_scenario(
+    model: Any,
+    inputs: Any = None,
+    targets: Any = None,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    loss: str = "squared_error",
+    lr: float = 0.1,
+    optimizer: str = "sgd",
+    batch_size: int | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    name: str = "model",
+    force: bool = False,
+) -> str:
+    """The scenario of a PyTorch `nn.Sequential` with its current weights, trained on
+    `inputs` (N, n_0) and `targets` (N, n_L) (or N class indices for cross_entropy).
+
+    Returns the TOML text, checked by the scenario loader; with `path`, also
+    writes it there, whole, never over an existing file unless `force`. The
+    rules (supported modules, logits, losses) are `bpdebug.bridge.torch_in`'s.
+    Raises `NotImportable` for a model bpdebug cannot take, `InputError` for
+    a scenario past the loader's limits, `FileExistsError` for an existing `path`.
+    """
+    from bpdebug.bridge.torch_in import from_sequential, scenario_text
+    from bpdebug.files import write_atomic
+    from bpdebug.scenario import loads_scenario
+
+    text = scenario_text(
+        from_sequential(model),
+        loss=loss,
+        inputs=inputs,
+        targets=targets,
+        learning_rate=lr,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        name=name,
+        source=type(model).__name__,
+    )
+    loads_scenario(text, os.fspath(path) if path is not None else f"{name}.toml")
+    if path is not None:
+        write_atomic(path, text.encode("utf-8"), overwrite=force)
+    return text
+
+
+def debug_app(model: Any, inputs: Any, targets: Any, **options: Any) -> BpdebugApp:
+    """The debugger's app on a PyTorch model, not yet running (`debug` runs it); `options`
+    are `to_scenario`'s, plus `export_dir` (default ``exports``)."""
+    from bpdebug.scenario import loads_scenario
+    from bpdebug.tui import app_for
+
+    export_dir = Path(options.pop("export_dir", "exports"))
+    name = str(options.get("name", "model"))
+    text = to_scenario(model, inputs, targets, **options)
+    timeline = Timeline(loads_scenario(text, f"{name}.toml"))
+    return app_for(timeline, f"{name} (PyTorch)", export_dir)
+
+
+def debug(model: Any, inputs: Any, targets: Any, **options: Any) -> int:
+    """Open the debugger on a PyTorch `nn.Sequential` with its current weights, like
+    `breakpoint()`: ``bpdebug.debug(net, X, y, loss="cross_entropy", lr=0.1)``.
+
+    `options` are `to_scenario`'s (loss, lr, optimizer, batch_size, shuffle,
+    seed, name) and `export_dir`. Needs a terminal: in a notebook, use
+    `to_scenario` and `load` instead. Returns the app's exit status.
+    """
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise RuntimeError(
+            "bpdebug.debug needs a terminal; in a notebook, write the model with"
+            " bpdebug.to_scenario(model, X, y, 'model.toml') and open it with bpdebug.load"
+        )
+    app = debug_app(model, inputs, targets, **options)
+    app.run()
+    return app.return_code or 0

@@ -21,7 +21,7 @@ from bpdebug.text import printable
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
-COMMANDS = ("run", "export", "check", "validate", "scenarios")
+COMMANDS = ("run", "export", "check", "validate", "scenarios", "import")
 USAGE_ERROR = 2
 """The exit status of a usage error: bad input (bpdebug.cli.EXIT_BAD_INPUT)."""
 RUN_CAP = 100_000
@@ -237,9 +237,72 @@ def build_parser(console: Console) -> argparse.ArgumentParser:
     scenarios = sub.add_parser(
         "scenarios", console=console, prog="bpdebug scenarios", help="list the bundled scenarios"
     )
-    for command in (run, export, check, validate, scenarios):
+    imported = _add_import(sub, console)
+    for command in (run, export, check, validate, scenarios, imported):
         _add_threads(command, top=False)
     return parser
+
+
+def _names(text: str) -> list[str]:
+    """An argparse type: comma-separated names (``tanh,relu,sigmoid``)."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected names separated by commas, got {text!r}")
+    return names
+
+
+def _sizes(text: str) -> list[int]:
+    """An argparse type: comma-separated layer sizes (``2,8,1``)."""
+    count = _count(1)
+    try:
+        return [count(part.strip()) for part in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected sizes >= 1 separated by commas, got {text!r}"
+        ) from None
+
+
+def _add_import(sub: Any, console: Console) -> argparse.ArgumentParser:
+    imported: argparse.ArgumentParser = sub.add_parser(
+        "import",
+        console=console,
+        prog="bpdebug import",
+        help="write a scenario from a PyTorch nn.Sequential or its weights (needs torch)",
+        description=(
+            "SOURCE is MODEL.py:NAME (runs MODEL.py as Python, as `python MODEL.py` would, and"
+            " takes its nn.Sequential NAME: only import files you trust), or weights alone,"
+            " FILE.safetensors or FILE.pt (a state dict read with weights_only=True: no code"
+            " runs), with --layers and --activations."
+        ),
+    )
+    imported.add_argument("source", metavar="SOURCE")
+    imported.add_argument("-o", "--output", required=True, metavar="FILE.toml")
+    imported.add_argument(
+        "--data",
+        required=True,
+        metavar="DATA",
+        help="a bundled generator (xor, circle, gauss, spiral, digits) or a CSV file",
+    )
+    imported.add_argument(
+        "--target-columns",
+        type=_names,
+        metavar="A,B",
+        help="CSV data: the target columns, by header name or 0-based index",
+    )
+    imported.add_argument(
+        "--layers", type=_sizes, metavar="N0,N1,...", help="weights alone: units per layer"
+    )
+    imported.add_argument(
+        "--activations", type=_names, metavar="G1,...", help="weights alone: g_1..g_L"
+    )
+    imported.add_argument("--loss", default="squared_error", help="default squared_error")
+    imported.add_argument("--lr", type=_positive_float, default=0.1, help="default 0.1")
+    imported.add_argument("--optimizer", default="sgd", help="sgd (default), momentum, adam")
+    imported.add_argument("--batch-size", type=_count(1), default=None)
+    imported.add_argument("--seed", type=_count(0), default=0)
+    imported.add_argument("--name", default=None, help="the scenario's name (default: FILE's)")
+    imported.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    return imported
 
 
 def build_open_parser(console: Console) -> argparse.ArgumentParser:

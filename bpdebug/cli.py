@@ -91,6 +91,7 @@ def _main(args: list[str], console: Console) -> int:
             "check": _check,
             "validate": _validate,
             "scenarios": _scenarios,
+            "import": _import,
         }[parsed.command]
         return handler(parsed, console)
     except ParserExit as done:
@@ -322,4 +323,72 @@ def _scenarios(args: argparse.Namespace, console: Console) -> int:
     if bundled:
         console.out("")
         console.out(f"({bundled[0].path.parent}; open one with `bpdebug NAME`)")
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace, console: Console) -> int:
+    from bpdebug.bridge.torch_in import (
+        NotImportable,
+        data_table,
+        from_sequential,
+        from_state_dict,
+        model_from_file,
+        read_weights,
+        scenario_text,
+    )
+    from bpdebug.files import write_atomic
+    from bpdebug.scenario import loads_scenario
+    from bpdebug.scenario.model import LOSSES, OPTIMIZERS
+
+    output = Path(args.output)
+    source = args.source
+    weights_only = Path(source).suffix.lower() in (".safetensors", ".pt", ".pth")
+    for option, value, allowed in (
+        ("--loss", args.loss, LOSSES),
+        ("--optimizer", args.optimizer, OPTIMIZERS),
+    ):
+        if value not in allowed:
+            raise CommandError(f"{option}: expected one of {', '.join(allowed)}, got {value!r}")
+    try:
+        data = data_table(args.data, output, args.target_columns)
+    except NotImportable as error:
+        raise CommandError(str(error)) from None
+    try:
+        if weights_only:
+            if args.layers is None or args.activations is None:
+                raise NotImportable("weights alone need --layers and --activations")
+            net = from_state_dict(read_weights(source), args.layers, args.activations)
+        else:
+            if args.layers is not None or args.activations is not None:
+                raise NotImportable("--layers and --activations are for weights alone")
+            net = from_sequential(model_from_file(source))
+        text = scenario_text(
+            net,
+            loss=args.loss,
+            data=data,
+            learning_rate=args.lr,
+            optimizer=args.optimizer,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            name=args.name or output.stem,
+            source=Path(source.rpartition(":")[0] if not weights_only else source).name,
+        )
+    except NotImportable as error:
+        where = source.rpartition(":")[0] if ":" in source and not weights_only else source
+        message = str(error)
+        raise CommandError(
+            message if message.startswith(where) else f"{where}: {message}"
+        ) from None
+    # The loader checks what will be written, limits and all, before the file exists.
+    scenario = loads_scenario(text, output)
+    try:
+        write_atomic(output, text.encode("utf-8"), overwrite=args.force)
+    except FileExistsError:
+        raise CommandError(f"{output}: exists; pass --force to overwrite") from None
+    net_spec = scenario.network
+    console.out(
+        f"wrote {output}: layers {'-'.join(map(str, net_spec.layers))}"
+        f" {net_spec.describe_activations()}, {net_spec.loss}, {scenario.data.size} examples"
+        f" ({scenario.data.source}); open it with: bpdebug {output}"
+    )
     return EXIT_OK

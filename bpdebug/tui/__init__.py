@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from bpdebug.timeline import Timeline
     from bpdebug.tui.app import BpdebugApp
 
 
@@ -17,15 +18,22 @@ def build_app(arg: str, export_dir: Path = Path("exports")) -> BpdebugApp:
     and checked here; its replay to its step and edits runs once the screen
     is up, in a worker that esc can cancel (`Reopening.motion`).
     """
-    from bpdebug.debugger import Debugger
     from bpdebug.snapshot.reopen import open_timeline
-    from bpdebug.tui.app import BpdebugApp
 
     timeline, reopening = open_timeline(arg)
-    debugger = Debugger(timeline, timeline.scenario.breakpoints)
-    app = BpdebugApp(debugger, export_dir, title=source_name(timeline.scenario.path, reopening))
+    app = app_for(timeline, source_name(timeline.scenario.path, reopening), export_dir)
     app.reopening = reopening
     return app
+
+
+def app_for(timeline: Timeline, title: str, export_dir: Path = Path("exports")) -> BpdebugApp:
+    """The app on a timeline already built (a scenario from a file, or from `bpdebug.debug`),
+    with the scenario's breakpoints; `title` names it in the header."""
+    from bpdebug.debugger import Debugger
+    from bpdebug.tui.app import BpdebugApp
+
+    debugger = Debugger(timeline, timeline.scenario.breakpoints)
+    return BpdebugApp(debugger, export_dir, title=title)
 
 
 def source_name(path: Path | str, reopening: object | None = None) -> str:
