@@ -41,3 +41,20 @@ def test_the_python_example_runs_as_written(
     printed = capsys.readouterr().out
     assert "<bpdebug session 'XOR' at step 100, C = 0.2500145447191454" in printed
     assert (tmp_path / "xor-109.json").is_file()
+
+
+def test_the_pytorch_example_writes_a_scenario_that_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from extras import need
+
+    from bpdebug.scenario import load_scenario
+
+    need("torch")
+    match = re.search(r"## Your own PyTorch model.*?```python\n(.*?)\n```", README, re.S)
+    assert match, "no python block in the README's PyTorch section"
+    monkeypatch.chdir(tmp_path)
+    exec(compile(match.group(1), "README.md", "exec"), {})
+    scenario = load_scenario(tmp_path / "mine.toml")
+    assert scenario.network.activations == ("tanh", "relu", "softmax")
+    assert scenario.data.size == 90 and scenario.training.batch_size == 30
