@@ -276,7 +276,9 @@ def _add_import(sub: Any, console: Console) -> argparse.ArgumentParser:
         ),
     )
     imported.add_argument("source", metavar="SOURCE")
-    imported.add_argument("-o", "--output", required=True, metavar="FILE.toml")
+    imported.add_argument(
+        "-o", "--output", required=True, metavar="FILE.toml", help="the scenario to write"
+    )
     imported.add_argument(
         "--data",
         required=True,
@@ -295,11 +297,19 @@ def _add_import(sub: Any, console: Console) -> argparse.ArgumentParser:
     imported.add_argument(
         "--activations", type=_names, metavar="G1,...", help="weights alone: g_1..g_L"
     )
-    imported.add_argument("--loss", default="squared_error", help="default squared_error")
+    imported.add_argument(
+        "--loss",
+        default="squared_error",
+        help="squared_error (default), half_squared_error, cross_entropy, binary_cross_entropy",
+    )
     imported.add_argument("--lr", type=_positive_float, default=0.1, help="default 0.1")
     imported.add_argument("--optimizer", default="sgd", help="sgd (default), momentum, adam")
-    imported.add_argument("--batch-size", type=_count(1), default=None)
-    imported.add_argument("--seed", type=_count(0), default=0)
+    imported.add_argument(
+        "--batch-size", type=_count(1), default=None, metavar="N", help="default: all the data"
+    )
+    imported.add_argument(
+        "--seed", type=_count(0), default=0, help="orders the batches (default 0)"
+    )
     imported.add_argument("--name", default=None, help="the scenario's name (default: FILE's)")
     imported.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     return imported
