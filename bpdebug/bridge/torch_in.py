@@ -350,6 +350,7 @@ def model_from_file(spec: str) -> Any:
         raise NotImportable(f"{spec}: expected FILE.py:NAME (NAME an nn.Sequential in FILE.py)")
     if not Path(file).is_file():
         raise NotImportable(f"{file}: no such file")
+    need("torch", "importing a PyTorch model")  # before the file's own `import torch` fails
     try:
         namespace = runpy.run_path(file, run_name="bpdebug_import")
     except SystemExit as done:
