@@ -21,7 +21,7 @@ from bpdebug.text import printable
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
-COMMANDS = ("run", "export", "check", "validate", "scenarios", "import")
+COMMANDS = ("run", "export", "check", "validate", "scenarios", "import", "serve")
 USAGE_ERROR = 2
 """The exit status of a usage error: bad input (bpdebug.cli.EXIT_BAD_INPUT)."""
 RUN_CAP = 100_000
@@ -93,6 +93,14 @@ def _positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    value = _count(1)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 1 to 65535, got {value}")
     return value
 
 
@@ -238,7 +246,30 @@ def build_parser(console: Console) -> argparse.ArgumentParser:
         "scenarios", console=console, prog="bpdebug scenarios", help="list the bundled scenarios"
     )
     imported = _add_import(sub, console)
-    for command in (run, export, check, validate, scenarios, imported):
+
+    serve = sub.add_parser(
+        "serve",
+        console=console,
+        prog="bpdebug serve",
+        help="serve the debugger to a browser (needs the web extra)",
+        description=(
+            "Serve the debugger on SCENARIO to web browsers with textual-serve: each "
+            "browser tab runs its own debugger, and `e` downloads the export (a .zip) "
+            "instead of writing on this machine. Ctrl-C stops the server."
+        ),
+    )
+    serve.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        help="a .toml scenario, a bundled scenario's name or a .json snapshot",
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    for command in (run, export, check, validate, scenarios, imported, serve):
         _add_threads(command, top=False)
     return parser
 

@@ -92,6 +92,7 @@ def _main(args: list[str], console: Console) -> int:
             "validate": _validate,
             "scenarios": _scenarios,
             "import": _import,
+            "serve": _serve,
         }[parsed.command]
         return handler(parsed, console)
     except ParserExit as done:
@@ -311,6 +312,16 @@ def _validate(args: argparse.Namespace, console: Console) -> int:
         f"{training.optimizer} lr {training.learning_rate:g}"
     )
     return EXIT_OK
+
+
+def _serve(args: argparse.Namespace, console: Console) -> int:
+    from bpdebug.serve import serve
+
+    try:
+        return serve(args.scenario, args.host, args.port, args.threads, console)
+    except OSError as error:  # the address: in use, not ours, not known
+        reason = error.strerror or str(error)
+        raise CommandError(f"cannot serve on {args.host}:{args.port}: {reason}") from None
 
 
 def _scenarios(args: argparse.Namespace, console: Console) -> int:

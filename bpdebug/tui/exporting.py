@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import os
 import re
+import tempfile
+import zipfile
 from pathlib import Path
 
 from bpdebug.files import write_atomic
@@ -57,3 +60,21 @@ def export_all(timeline: Timeline, folder: Path, svg: str) -> list[Path]:
             continue  # another process took the name since it was free: try the next
         raise OSError(f"{detail} (no file of this export was kept)")
     raise AssertionError("unreachable")  # pragma: no cover - count() never ends
+
+
+def export_archive(timeline: Timeline, svg: str) -> tuple[str, bytes]:
+    """The four files of `export_all` in one zip, for a browser: (``NAME-stepN.zip``, its bytes).
+
+    Under `bpdebug serve` the export is a download, and a browser lets a
+    page start only one download per key press (the others are blocked as
+    pop-ups), so the four files travel together. They are written by
+    `export_all` itself into a private temporary folder, removed at once:
+    the same bytes as on disk, and nothing left on the server.
+    """
+    with tempfile.TemporaryDirectory(prefix="bpdebug-export-") as folder:
+        written = export_all(timeline, Path(folder), svg)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in written:
+                archive.write(path, path.name)
+    return f"{written[0].stem}.zip", buffer.getvalue()

@@ -8,6 +8,7 @@ shortest true sentence.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -288,8 +289,38 @@ class MainScreen(SessionScreen):
             self.app.push_screen(TextScreen(title, "\n".join(lines)))
 
     def action_export(self) -> None:
-        """e: JSON + NPZ + Markdown snapshots and an SVG screenshot, never overwriting."""
-        self._export(self.app.export_screenshot())
+        """e: JSON + NPZ + Markdown snapshots and an SVG screenshot, never overwriting.
+
+        In a browser (`bpdebug serve`) the four files arrive as one .zip
+        download and nothing is written on the server's disk.
+        """
+        svg = self.app.export_screenshot()
+        if self.app.is_web:
+            self._download(svg)
+        else:
+            self._export(svg)
+
+    @work(thread=True, group="export")
+    def _download(self, svg: str) -> None:
+        from bpdebug.tui.exporting import export_archive
+
+        try:
+            with self.debugger_lock:
+                name, data = export_archive(self.debugger.timeline, svg)
+                edits = tuple(self.debugger.timeline.edits)
+        except OSError as error:
+            self.app.call_from_thread(
+                self.notify, f"export failed: {error}", severity="error", timeout=10
+            )
+            return
+        self.bpapp.exported_edits = edits
+        self.app.call_from_thread(self._deliver, name, data)
+
+    def _deliver(self, name: str, data: bytes) -> None:
+        self.app.deliver_binary(
+            io.BytesIO(data), save_filename=name, mime_type="application/zip", name="export"
+        )
+        self.notify(f"exported {name} (json, npz, md, svg): your browser downloads it")
 
     @work(thread=True, group="export")
     def _export(self, svg: str) -> None:
