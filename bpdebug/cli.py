@@ -167,6 +167,12 @@ def _open(args: argparse.Namespace) -> int:
     if Path(args.scenario).suffix.lower() not in (".json", ".npz"):
         find_scenario_arg(args.scenario)  # a name that is nothing: the closest bundled ones
     status = run_app(args.scenario, export_dir=Path(args.export_dir))
+    # The app is done; the interpreter only waits for threads to end. Under
+    # `bpdebug serve`, the terminal's Ctrl-C reaches every app too: now it
+    # would print a traceback from the interpreter's exit, not stop anything.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Textual reports a crash of the app as 1 (after printing its traceback,
     # once the terminal is back); a bug is 70 here, as for the other commands.
     return EXIT_BUG if status == 1 else status

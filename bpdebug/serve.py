@@ -18,6 +18,7 @@ import asyncio
 import ipaddress
 import logging
 import shlex
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -79,10 +80,10 @@ def serve(arg: str, host: str, port: int, threads: int | None, console: Console)
     """
     from bpdebug.bridge import need
 
+    path = check_file(arg)
     need("textual_serve", "bpdebug serve")
     from textual_serve.server import Server
 
-    path = check_file(arg)
     if not is_local(host):
         console.err(
             f"bpdebug: warning: serving on {host}: anyone who can reach this machine on "
@@ -121,7 +122,28 @@ def _server_class(base: type[Any]) -> type[Any]:
             logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
         async def on_startup(self, app: Any) -> None:
-            # textual-serve's own banner reads the command (a path) as Rich markup.
+            """Nothing: textual-serve's banner reads the command (a path) as Rich markup,
+            and startup comes before the port is bound; `serve` says where instead."""
+
+        def serve(self, debug: bool = False) -> None:
+            """textual-serve's `serve`, saying where it listens once the port is bound."""
+            from aiohttp import web
+
+            self.debug = debug
+            self.initialize_logging()
+            loop = asyncio.new_event_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, self.request_exit)
+            web.run_app(
+                self._make_app(),
+                host=self.host,
+                port=self.port,
+                handle_signals=False,
+                loop=loop,
+                print=lambda *args: self.listening(),  # aiohttp's "Running on ..."
+            )
+
+        def listening(self) -> None:
             if self.host in WILDCARD_HOSTS:
                 where = (
                     f"http://{socket.gethostname()}:{self.port}/ and this machine's other addresses"
