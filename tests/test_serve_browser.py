@@ -99,6 +99,7 @@ class Served:
     """A `bpdebug serve` process and everything it started (one process group)."""
 
     def __init__(self, folder: Path, port: int) -> None:
+        self.port = port
         self.url = f"http://127.0.0.1:{port}/"
         self.output = folder / "serve.log"
         env = {
@@ -123,7 +124,7 @@ class Served:
         def listening() -> bool:
             assert self.process.poll() is None, f"bpdebug serve ended:\n{self.log()}"
             with socket.socket() as probe:
-                return probe.connect_ex(("127.0.0.1", int(self.url.rsplit(":", 1)[1][:-1]))) == 0
+                return probe.connect_ex(("127.0.0.1", self.port)) == 0
 
         poll(listening, "bpdebug serve listening", lambda: time.sleep(0.05))
 
