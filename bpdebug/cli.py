@@ -281,6 +281,8 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     from bpdebug.engine import check_gradients
     from bpdebug.report import gradcheck_lines, gradcheck_verdict
 
+    if args.against == "torch":
+        return _check_against_torch(args, console)
     timeline = _timeline_at(args.scenario, args.step, console)
     trace = timeline.trace
     result = check_gradients(
@@ -288,7 +290,7 @@ def _check(args: argparse.Namespace, console: Console) -> int:
         timeline.state.params,
         trace.a[0],
         trace.Y,
-        h=args.h,
+        h=1e-5 if args.h is None else args.h,
         sample=args.sample,
     )
     for line in gradcheck_lines(
@@ -297,6 +299,22 @@ def _check(args: argparse.Namespace, console: Console) -> int:
         console.out(line)
     console.out(gradcheck_verdict(result))
     return EXIT_OK if result.ok else EXIT_CHECK_FAILED
+
+
+def _check_against_torch(args: argparse.Namespace, console: Console) -> int:
+    """`check --against torch`: step N and its update against PyTorch (bpdebug.bridge.parity)."""
+    from bpdebug.bridge import need
+    from bpdebug.bridge.parity import PURPOSE, compare_step, parity_lines
+
+    if args.h is not None or args.sample is not None:
+        raise CommandError("--h and --sample belong to the finite-difference check, not --against")
+    need("torch", PURPOSE)  # before the replay: a missing extra is said at once
+    timeline = _timeline_at(args.scenario, args.step, console)
+    rows = compare_step(timeline)
+    optimizer = timeline.scenario.training.optimizer
+    for line in parity_lines(rows, timeline.scenario.name, timeline.step, optimizer):
+        console.out(line)
+    return EXIT_OK if all(row.close for row in rows) else EXIT_CHECK_FAILED
 
 
 def _validate(args: argparse.Namespace, console: Console) -> int:
