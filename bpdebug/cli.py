@@ -266,11 +266,18 @@ class _CtrlC:
 
 
 def _export(args: argparse.Namespace, console: Console) -> int:
+    from bpdebug.bridge.script import SCRIPT_SUFFIXES, export_script
     from bpdebug.snapshot import ExportError, export
 
+    script = Path(args.output).suffix.lower() in SCRIPT_SUFFIXES
+    if args.steps is not None and not script:
+        raise CommandError("--steps is the updates a .py or .ipynb export makes; not for snapshots")
     timeline = _timeline_at(args.scenario, args.step, console)
     try:
-        written = export(timeline, Path(args.output), force=args.force)
+        if script:
+            written = export_script(timeline, args.output, steps=args.steps, force=args.force)
+        else:
+            written = export(timeline, Path(args.output), force=args.force)
     except ExportError as error:
         raise CommandError(str(error)) from None
     console.out(f"wrote {written} (step {timeline.step}, cost {timeline.trace.cost:.10g})")
