@@ -130,7 +130,7 @@ def test_every_optimizer_with_and_without_regularization(
     for step in ("0", "5"):
         status, lines, err = check(capsys, str(path), "--step", step)
         assert status == 0, "\n".join(lines) + err
-        names = [line[:16].rstrip() for line in lines[2:-2]]
+        names = [line[:16].rstrip() for line in lines[2:-3]]
         assert ("dW^(1)+reg" in names) == bool(l1 or l2)
         assert "W^(1) next" in names and "b^(2) next" in names
         slots = {"sgd": [], "momentum": ["vW^(1) next"], "adam": ["mW^(1) next", "vb^(2) next"]}

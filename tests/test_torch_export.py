@@ -192,3 +192,32 @@ def test_names_from_files_cannot_break_out_of_comments(tmp_path: Path) -> None:
     assert "\nraise" not in source
     status, printed = run_code(source)
     assert status == 0, printed
+
+
+def test_the_readme_commands_work_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ "Back to PyTorch"'s commands after the install line, run in an empty folder."""
+    import shlex
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## Back to PyTorch.*?```sh\n(.*?)\n```", readme, re.S)
+    assert block is not None
+    lines = block.group(1).splitlines()
+    assert "pip install '.[torch,notebook]'" in lines[0]
+    monkeypatch.chdir(tmp_path)
+    for line in lines[1:]:
+        for part in line.split("#")[0].split("&&"):
+            argv = shlex.split(part)
+            if argv[0] == "bpdebug":
+                assert main(argv[1:]) == 0, part
+            else:
+                assert argv[0] == "python", part
+                status, printed = run_code((tmp_path / argv[1]).read_text(encoding="utf-8"))
+                assert status == 0, printed
+    capsys.readouterr()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "spiral-110.safetensors",
+        "train.ipynb",
+        "train.py",
+    ]

@@ -274,9 +274,8 @@ def parity_lines(rows: list[Row], name: str, step: int, optimizer: str) -> list[
             f"{row.name:<16} {shape:<12} {_yes(row.exact):<6} {_yes(row.close):<9} "
             f"{row.max_diff:.3g}"
         )
-    lines.append(
-        f"exact: the same bits; allclose: |bpdebug - torch| <= {ATOL:g} + {RTOL:g} |torch|"
-    )
+    lines.append(f"exact: same bits; allclose: |diff| <= {RTOL:g} |torch| + {ATOL:g} scale,")
+    lines.append("scale: how far rounding can move the entry (see the README)")
     lines.append(parity_verdict(rows))
     return lines
 
