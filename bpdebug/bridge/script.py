@@ -26,6 +26,10 @@ Decisions:
   enough updates for momentum and Adam's state to matter and for shuffled
   batches to change, few enough that rounding has not been amplified by
   training's own sensitivity (`dying_relu`'s learning rate of 5 included).
+  Not modelled (unlike `check --against torch`): Adam on a gradient that
+  is only rounding noise (a net fitted exactly), whose step divides noise
+  by noise, so bpdebug's and torch's steps differ wholly and the script
+  reports a difference; check such a step with `check --against torch`.
 - The same cells become a notebook with nbformat (`.ipynb`); the `.py` is
   in jupytext's py:percent form (``# %%`` cells), which VS Code and Jupyter
   open as a notebook too.
