@@ -211,22 +211,49 @@ def build_parser(console: Console) -> argparse.ArgumentParser:
         "export",
         console=console,
         prog="bpdebug export",
-        help="write the snapshot at a step (.json, .npz or .md)",
+        help="write the snapshot at a step (.json, .npz, .md, .safetensors), or a PyTorch script",
+        description=(
+            "Write step N's snapshot, chosen by FILE's suffix: .json, .npz, .md or "
+            ".safetensors; or, with .py or .ipynb, a standalone PyTorch script (or "
+            "notebook) that rebuilds step N, makes the next --steps updates with "
+            "torch.optim and checks every parameter against bpdebug's."
+        ),
     )
     export.add_argument("scenario", metavar="SCENARIO")
     export.add_argument("--step", type=_count(0), default=0, help="step N (default 0)")
     export.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
+    export.add_argument(
+        "--steps",
+        type=_count(1),
+        default=None,
+        metavar="K",
+        help="updates a .py/.ipynb export makes and checks (default 10)",
+    )
     export.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
 
     check = sub.add_parser(
         "check",
         console=console,
         prog="bpdebug check",
-        help="gradient check against finite differences",
+        help="gradient check against finite differences, or against PyTorch",
+        description=(
+            "Check step N's gradients against finite differences (the default), or "
+            "with --against torch rebuild the step in PyTorch (float64, autograd, "
+            "torch.optim) and compare z, a, delta, dW, db, the cost and the update "
+            "tensor by tensor; exit status 1 if any differs."
+        ),
     )
     check.add_argument("scenario", metavar="SCENARIO")
     check.add_argument("--step", type=_count(0), default=0, help="step N (default 0)")
-    check.add_argument("--h", type=_positive_float, default=1e-5, help="finite-difference step")
+    check.add_argument(
+        "--against",
+        choices=("torch",),
+        default=None,
+        help="compare with PyTorch instead of finite differences (the torch extra)",
+    )
+    check.add_argument(
+        "--h", type=_positive_float, default=None, help="finite-difference step (default 1e-05)"
+    )
     check.add_argument(
         "--sample",
         type=_count(1),

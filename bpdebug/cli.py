@@ -274,11 +274,18 @@ class _CtrlC:
 
 
 def _export(args: argparse.Namespace, console: Console) -> int:
+    from bpdebug.bridge.script import SCRIPT_SUFFIXES, export_script
     from bpdebug.snapshot import ExportError, export
 
+    script = Path(args.output).suffix.lower() in SCRIPT_SUFFIXES
+    if args.steps is not None and not script:
+        raise CommandError("--steps is the updates a .py or .ipynb export makes; not for snapshots")
     timeline = _timeline_at(args.scenario, args.step, console)
     try:
-        written = export(timeline, Path(args.output), force=args.force)
+        if script:
+            written = export_script(timeline, args.output, steps=args.steps, force=args.force)
+        else:
+            written = export(timeline, Path(args.output), force=args.force)
     except ExportError as error:
         raise CommandError(str(error)) from None
     console.out(f"wrote {written} (step {timeline.step}, cost {timeline.trace.cost:.10g})")
@@ -289,6 +296,8 @@ def _check(args: argparse.Namespace, console: Console) -> int:
     from bpdebug.engine import check_gradients
     from bpdebug.report import gradcheck_lines, gradcheck_verdict
 
+    if args.against == "torch":
+        return _check_against_torch(args, console)
     timeline = _timeline_at(args.scenario, args.step, console)
     trace = timeline.trace
     result = check_gradients(
@@ -296,7 +305,7 @@ def _check(args: argparse.Namespace, console: Console) -> int:
         timeline.state.params,
         trace.a[0],
         trace.Y,
-        h=args.h,
+        h=1e-5 if args.h is None else args.h,
         sample=args.sample,
     )
     for line in gradcheck_lines(
@@ -305,6 +314,22 @@ def _check(args: argparse.Namespace, console: Console) -> int:
         console.out(line)
     console.out(gradcheck_verdict(result))
     return EXIT_OK if result.ok else EXIT_CHECK_FAILED
+
+
+def _check_against_torch(args: argparse.Namespace, console: Console) -> int:
+    """`check --against torch`: step N and its update against PyTorch (bpdebug.bridge.parity)."""
+    from bpdebug.bridge import need
+    from bpdebug.bridge.parity import PURPOSE, compare_step, parity_lines
+
+    if args.h is not None or args.sample is not None:
+        raise CommandError("--h and --sample belong to the finite-difference check, not --against")
+    need("torch", PURPOSE)  # before the replay: a missing extra is said at once
+    timeline = _timeline_at(args.scenario, args.step, console)
+    rows = compare_step(timeline)
+    optimizer = timeline.scenario.training.optimizer
+    for line in parity_lines(rows, timeline.scenario.name, timeline.step, optimizer):
+        console.out(line)
+    return EXIT_OK if all(row.close for row in rows) else EXIT_CHECK_FAILED
 
 
 def _validate(args: argparse.Namespace, console: Console) -> int:

@@ -240,7 +240,8 @@ def test_unknown_suffix_is_an_error_naming_the_formats(
     with pytest.raises(ExportError) as caught:
         export(xor_timeline(0), "out.txt")
     assert (
-        str(caught.value) == "out.txt: unknown snapshot format '.txt'; expected .json, .npz or .md"
+        str(caught.value)
+        == "out.txt: unknown snapshot format '.txt'; expected .json, .npz, .md or .safetensors"
     )
     assert os.listdir(tmp_path) == []
 
@@ -404,7 +405,7 @@ def test_not_an_object_and_missing_file(tmp_path: Path) -> None:
         load_error(tmp_path / "gone.json") == f"{tmp_path / 'gone.json'}: No such file or directory"
     )
     md = export(xor_timeline(0), tmp_path / "snap.md")
-    assert "expected .json or .npz" in load_error(md)
+    assert "expected .json, .npz or .safetensors" in load_error(md)
 
 
 def npz_arrays() -> dict[str, np.ndarray]:

@@ -29,7 +29,10 @@ _CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
-    """A .json or .npz snapshot, validated and typed (float64 ndarrays in its arrays).
+    """A .json, .npz or .safetensors snapshot, validated and typed (float64 ndarrays).
+
+    A .safetensors file holds only W and b; its pass (z, a, delta, dW, db)
+    is computed from its scenario (bpdebug.snapshot.tensors).
 
     Raises InputError naming the file and the key for anything wrong: an
     unreadable, truncated or corrupt file, another format tag, a missing
@@ -39,11 +42,17 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
     """
     name = os.fspath(path)
     suffix = Path(name).suffix.lower()
-    if suffix not in (".json", ".npz"):
+    if suffix not in (".json", ".npz", ".safetensors"):
         raise InputError(
-            name, "", f"cannot read a {suffix or 'suffix-less'} file; expected .json or .npz"
+            name,
+            "",
+            f"cannot read a {suffix or 'suffix-less'} file; expected .json, .npz or .safetensors",
         )
     try:
+        if suffix == ".safetensors":
+            from bpdebug.snapshot.tensors import read_safetensors
+
+            return read_safetensors(name, read_capped(name, name))
         if suffix == ".json":
             return Snapshot.from_dict(
                 _parse(_JsonFields(name, _read_json(name, read_capped(name, name))))

@@ -24,7 +24,7 @@ from bpdebug.snapshot.build import Snapshot
 from bpdebug.snapshot.read import load_snapshot
 from bpdebug.timeline import Edit, Progress, Timeline, finish
 
-SNAPSHOT_SUFFIXES = (".json", ".npz")
+SNAPSHOT_SUFFIXES = (".json", ".npz", ".safetensors")
 
 
 @dataclass(frozen=True)

@@ -31,17 +31,28 @@ class ExportError(Exception):
 
 
 def export(timeline: Timeline, path: str | os.PathLike[str], *, force: bool = False) -> Path:
-    """Write the current step's snapshot to `path`; the suffix picks .json, .npz or .md.
+    """Write the current step's snapshot to `path`; the suffix picks .json, .npz, .md or
+    .safetensors (bpdebug.snapshot.tensors).
 
     Never overwrites an existing file unless `force`. Raises ExportError.
     """
     name = os.fspath(path)
     suffix = Path(name).suffix.lower()
-    if suffix not in (".json", ".npz", ".md"):
+    if suffix not in (".json", ".npz", ".md", ".safetensors"):
         found = f"unknown snapshot format {suffix!r}" if suffix else "no file suffix"
-        raise ExportError(f"{name}: {found}; expected .json, .npz or .md")
+        raise ExportError(f"{name}: {found}; expected .json, .npz, .md or .safetensors")
     if not force and os.path.lexists(name):
         raise ExportError(f"{name}: exists; pass --force to overwrite")
+    if suffix == ".safetensors":
+        from bpdebug.snapshot.tensors import safetensors_bytes
+
+        data = safetensors_bytes(timeline)  # MissingExtra without safetensors
+        try:
+            return write_atomic(name, data, overwrite=force)
+        except FileExistsError:
+            raise ExportError(f"{name}: exists; pass --force to overwrite") from None
+        except OSError as error:
+            raise ExportError(f"{name}: {error.strerror or error}") from None
     snap = snapshot_arrays(timeline)
     try:
         if suffix == ".npz":
