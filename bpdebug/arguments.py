@@ -119,11 +119,15 @@ THREADS_HELP = (
     "here are small, and more threads fight for the cores"
 )
 EXPORT_DIR_HELP = "where the debugger's `e` writes snapshots (default: exports/)"
+SCENARIO_HELP = (
+    "a .toml scenario, a bundled scenario's name or a snapshot (.json, .npz, .safetensors)"
+)
 TOP_LEVEL_OPTIONS = ("--threads", "--export-dir")
 """Options of `bpdebug` itself that take a value (they may come before SCENARIO or COMMAND)."""
 
 EPILOG = """bpdebug SCENARIO opens the debugger on a scenario file, a bundled scenario's
-name (`bpdebug xor`; `bpdebug scenarios` lists them) or a .json snapshot.
+name (`bpdebug xor`; `bpdebug scenarios` lists them) or a snapshot (.json, .npz,
+.safetensors).
 Run `bpdebug COMMAND --help` for a command's options.
 
 examples:
@@ -132,6 +136,10 @@ examples:
   bpdebug run xor --steps 5000                 train headless, print the final cost
   bpdebug run vanishing --steps 500 --report   and each layer's health
   bpdebug check digits --step 10 --sample 20   gradient check, 20 parameters a layer
+  bpdebug check spiral --against torch         every tensor against PyTorch (torch extra)
+  bpdebug export xor --step 5 -o train.py      a PyTorch script that proves steps 6-15
+  bpdebug import model.py:net -o net.toml --data xor   your nn.Sequential as a scenario
+  bpdebug serve xor                            the debugger in a browser (web extra)
 
 environment:
   BPDEBUG_THREADS=N          BLAS threads, as --threads (the option wins)
@@ -288,7 +296,7 @@ def build_parser(console: Console) -> argparse.ArgumentParser:
     serve.add_argument(
         "scenario",
         metavar="SCENARIO",
-        help="a .toml scenario, a bundled scenario's name or a .json snapshot",
+        help=SCENARIO_HELP,
     )
     serve.add_argument(
         "--host",
@@ -383,7 +391,7 @@ def build_open_parser(console: Console) -> argparse.ArgumentParser:
     parser.add_argument(
         "scenario",
         metavar="SCENARIO",
-        help="a .toml scenario, a bundled scenario's name or a .json snapshot",
+        help=SCENARIO_HELP,
     )
     parser.add_argument("--export-dir", default="exports", metavar="DIR", help=EXPORT_DIR_HELP)
     _add_threads(parser, top=True)

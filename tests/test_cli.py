@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bpdebug.arguments import COMMANDS
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "bpdebug"
 
@@ -45,7 +47,7 @@ def test_version_and_help() -> None:
     out = bpdebug("--version")
     assert out.returncode == 0
     assert out.stdout.strip() == f"bpdebug {__version__}"
-    for command in ("run", "export", "check", "validate", "scenarios"):
+    for command in COMMANDS:
         helped = bpdebug(command, "--help")
         assert helped.returncode == 0, helped.stderr
         assert f"bpdebug {command}" in helped.stdout

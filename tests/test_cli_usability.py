@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bpdebug.arguments import COMMANDS
 from bpdebug.engine import Network, check_gradients
 from bpdebug.engine.gradcheck import Entry, GradCheck, LayerCheck
 from bpdebug.engine.network import Params
@@ -92,7 +93,7 @@ def test_the_top_level_help_shows_every_option_a_user_needs() -> None:
     assert out.returncode == 0
     for needed in ("--threads N", "--export-dir DIR", "--version", "BPDEBUG_THREADS", "SCENARIO"):
         assert needed in out.stdout, needed
-    for command in ("run", "export", "check", "validate", "scenarios"):
+    for command in COMMANDS:
         assert f"    {command} " in out.stdout
     assert max(map(len, out.stdout.splitlines())) <= 100
 

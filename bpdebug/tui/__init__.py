@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 
 def build_app(arg: str, export_dir: Path = Path("exports")) -> BpdebugApp:
-    """The app for a scenario file, a bundled scenario's name or a snapshot (.json, .npz).
+    """The app for a scenario file, a bundled scenario's name or a snapshot (.json, .npz,
+    .safetensors).
 
     One factory serves the command line and the tests. Raises InputError
     for a bad file (before anything is drawn). A snapshot's file is read
