@@ -195,14 +195,14 @@ class Session:
 
 def load(path: str | os.PathLike[str]) -> Session:
     """Open a scenario file, a bundled scenario by name (``"xor"``) or a snapshot
-    (.json, .npz) at its step, as ``bpdebug PATH`` does. Raises `InputError` (one
+    (.json, .npz, .safetensors) at its step, as ``bpdebug PATH`` does. Raises `InputError` (one
     line naming the file and key) for a bad file; loading never runs code."""
     timeline, said = reopen(os.fspath(path))
     return Session(timeline, said)
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> Session:
-    """Reopen a snapshot (.json, .npz) at its step, with its edits: the session's
+    """Reopen a snapshot (.json, .npz, .safetensors) at its step, with its edits: the session's
     numbers are the snapshot's (checked on reopening)."""
     if Path(path).suffix.lower() not in SNAPSHOT_SUFFIXES:
         raise ValueError(
