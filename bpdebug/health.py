@@ -338,6 +338,15 @@ class HealthHistory:
             moved, norm = math.sqrt(np.vdot(change, change)), math.sqrt(np.vdot(W, W))
             self._rows[i, RATIO, l - 1] = moved / norm if norm else math.inf if moved else math.nan
 
+    def adopt(self, other: HealthHistory, step: int) -> None:
+        """Take `other`'s rows of the steps before `step` (a branch's shared history)."""
+        if step <= 0:
+            return
+        self._stride = other._stride
+        n = -(-step // other._stride)
+        self._rows = np.full((max(other._rows.shape[0], 2), *other._rows.shape[1:]), np.nan)
+        self._rows[:n] = other._rows[:n]
+
     def truncate(self, step: int) -> None:
         """Forget what was recorded at `step` and after (a branch replaced that history)."""
         self._rows[-(-step // self._stride) :] = np.nan

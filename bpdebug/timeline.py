@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -54,18 +55,49 @@ HEALTH_EVERY = 10
 where it stops): at every step it would cost a tenth of a small network's update."""
 
 
-class Timeline:
-    """The state at the current step of one scenario, and the way to any other."""
+@dataclass(frozen=True)
+class Origin:
+    """Where a branch's history leaves its parent's (see `Timeline`)."""
 
-    def __init__(self, scenario: Scenario, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+    parent: Timeline
+    step: int
+    """The fork. The branch shares the parent's states before it and the parameters
+    at it; from the pass of this step on (so update step+1 onward) its own settings
+    hold."""
+
+
+class Timeline:
+    """The state at the current step of one scenario, and the way to any other.
+
+    A branch's timeline (`origin` given, see bpdebug.branches) is one whose
+    scenario's settings hold from its fork on: before the fork it replays
+    its parent's states with its parent's trainer (sharing the parent's
+    saved states, which are immutable), at the fork it starts from the
+    parent's parameters (with the optimizer's state kept, or fresh for
+    another optimizer: `start`), and after it trains with its own trainer.
+    So a branch's step N is bit for bit the same however it is reached, and
+    the parent's history is untouched.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        origin: Origin | None = None,
+        trainer: Trainer | None = None,
+        start: TrainState | None = None,
+    ) -> None:
         self.scenario = scenario
-        self.trainer = Trainer(scenario)
+        """The scenario whose settings hold from the fork on (all along for a root)."""
+        self._trainer = trainer or Trainer(scenario)
+        self.origin = origin
         self.memory_budget = memory_budget
         """Upper bound on the bytes held by checkpoints."""
-        start = self.trainer.initial_state()
+        if start is None:
+            start = self._trainer.initial_state()
         self._state = start
         self._trace: Trace | None = None
-        self._checkpoints: dict[int, TrainState] = {0: start}
+        self._checkpoints: dict[int, TrainState] = {start.step: start}
         self._checkpoint_bytes = start.nbytes()
         self._pinned: dict[int, TrainState] = {}
         self._spacing = INITIAL_SPACING
@@ -76,7 +108,7 @@ class Timeline:
         self._health = HealthHistory(
             network.layers, [network.activation_of(l) for l in range(1, network.depth + 1)]
         )
-        self._frontier = 0
+        self._frontier = start.step
         self.relu_layers = frozenset(
             l
             for l in range(1, scenario.network.depth + 1)
@@ -89,6 +121,45 @@ class Timeline:
         """Counts changes of the current state (a move or a branch): a screen redraws on it."""
         self.grafted_at: int | None = None
         """The step whose parameters were replaced whole (`graft`), if any."""
+        if origin is not None:
+            self._share_before(origin, start)
+
+    def _share_before(self, origin: Origin, start: TrainState) -> None:
+        """Take the parent's history before the fork: its saved states (shared, not
+        copied), edits, costs and health; pin the branch's own state at the fork."""
+        parent, fork = origin.parent, origin.step
+        if start.step != fork:
+            raise ValueError(f"a branch at step {fork} must start there, not at {start.step}")
+        for s, state in parent._checkpoints.items():
+            if s < fork:
+                self._checkpoints[s] = state  # shared: the parent counts its bytes
+        self._pinned = {s: p for s, p in parent._pinned.items() if s < fork}
+        self._pinned[fork] = start
+        self.edits = [e for e in parent.edits if e.step <= fork]
+        if parent.grafted_at is not None and parent.grafted_at <= fork:
+            self.grafted_at = parent.grafted_at
+        self._record_cost(fork, math.nan)
+        self._costs[:fork] = parent._costs[:fork]
+        self._health.adopt(parent._health, fork)
+
+    # -- whose arithmetic ---------------------------------------------------
+    @property
+    def trainer(self) -> Trainer:
+        """The trainer of the current step: its batch, network and optimizer."""
+        return self.trainer_at(self._state.step)
+
+    def trainer_at(self, step: int) -> Trainer:
+        """The trainer whose pass of state `step` and update from it this history makes:
+        a branch's own from its fork on, its parent's before."""
+        origin = self.origin
+        if origin is not None and step < origin.step:
+            return origin.parent.trainer_at(step)
+        return self._trainer
+
+    @property
+    def own_trainer(self) -> Trainer:
+        """The trainer of this history's own settings (a branch's from its fork on)."""
+        return self._trainer
 
     # -- where we are ---------------------------------------------------
     @property
@@ -214,6 +285,8 @@ class Timeline:
         nonfinite, *others = watch.breakpoints
         relu = self.relu_layers
         trainer, pinned = self.trainer, self._pinned
+        # A branch run from before its fork passes from its parent's trainer to its own.
+        shared = self.origin.step if self.origin is not None else 0
         made = 0
         try:
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -221,6 +294,8 @@ class Timeline:
                 ahead = pinned.get(state.step + 1) or self._advance_unguarded(state, trace)
                 while max_steps is None or made < max_steps:
                     state = ahead
+                    if state.step <= shared:
+                        trainer = self.trainer_at(state.step)
                     trace = trainer.trace_unguarded(state, frozen=False)
                     self._record_cost(state.step, trace.cost)
                     self._set(state, trace)
@@ -335,6 +410,11 @@ class Timeline:
 
     def _branch(self, params: Params) -> None:
         """Pin `params` at the current step; the history after it is discarded."""
+        if self.origin is not None and self.step < self.origin.step:
+            raise ValueError(
+                f"step {self.step} is shared with the parent history (the branch starts at"
+                f" {self.origin.step}): change it on a new branch"
+            )
         self.edits = [e for e in self.edits if e.step <= self.step]
         if self.grafted_at is not None and self.grafted_at > self.step:
             self.grafted_at = None
@@ -355,7 +435,7 @@ class Timeline:
 
     # -- internals --------------------------------------------------------
     def _compute_trace(self, state: TrainState) -> Trace:
-        trace = self.trainer.trace(state)
+        trace = self.trainer_at(state.step).trace(state)
         self._record(state, trace)
         return trace
 
@@ -382,7 +462,7 @@ class Timeline:
 
     def _advance_unguarded(self, state: TrainState, trace: Trace) -> TrainState:
         """The optimizer's update from `state`, its ratio recorded (warnings silenced)."""
-        new = self.trainer.advance_unguarded(state, trace)
+        new = self.trainer_at(state.step).advance_unguarded(state, trace)
         self._health.record_update(state.step, state.params, new.params)
         return new
 
@@ -400,7 +480,7 @@ class Timeline:
             return pinned, self._compute_trace(pinned)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             new = self._advance_unguarded(state, trace)
-            new_trace = self.trainer.trace_unguarded(new)
+            new_trace = self.trainer_at(new.step).trace_unguarded(new)
             self._record(new, new_trace)
         return new, new_trace
 
@@ -466,7 +546,19 @@ class Timeline:
     def _add_checkpoint(self, state: TrainState) -> None:
         self._checkpoints[state.step] = state
         self._checkpoint_bytes += state.nbytes()
+        self._fit_budget()
+
+    def _fit_budget(self) -> None:
+        """Widen the spacing until this history's own checkpoints fit its budget."""
+        own = self.origin.step if self.origin is not None else 0
         while self._checkpoint_bytes > self.memory_budget and len(self._checkpoints) > 2:
             self._spacing *= 2
-            for s in [s for s in self._checkpoints if s % self._spacing]:
-                self._checkpoint_bytes -= self._checkpoints.pop(s).nbytes()
+            for s in [s for s in self._checkpoints if s % self._spacing and s != own]:
+                dropped = self._checkpoints.pop(s)
+                if s > own:  # a state shared with the parent is the parent's to count
+                    self._checkpoint_bytes -= dropped.nbytes()
+
+    def set_budget(self, memory_budget: int) -> None:
+        """Give this history a new checkpoint budget (branches share one), thinning now."""
+        self.memory_budget = memory_budget
+        self._fit_budget()

@@ -63,22 +63,35 @@ class TrainState:
 class Schedule:
     """Which examples each step's batch holds."""
 
-    def __init__(self, n_examples: int, batch_size: int, shuffle: bool, seed: int) -> None:
+    def __init__(
+        self,
+        n_examples: int,
+        batch_size: int,
+        shuffle: bool,
+        seed: int,
+        first_step: int = 0,
+        first_epoch: int = 0,
+    ) -> None:
         self.n_examples = n_examples
         self.batch_size = min(batch_size, n_examples)
         self.batches_per_epoch = -(-n_examples // self.batch_size)
         self.shuffle = shuffle and self.batches_per_epoch > 1
         self.seed = seed
+        self.first_step = first_step
+        """The step whose batch opens epoch `first_epoch` (0 but for a branch that
+        changed the batch size: its epochs start afresh at its fork)."""
+        self.first_epoch = first_epoch
         self._epoch = -1
         self._order = np.arange(n_examples)
 
     def epoch(self, step: int) -> int:
         """The epoch (0-based) that step `step`'s batch belongs to."""
-        return step // self.batches_per_epoch
+        return self.first_epoch + (step - self.first_step) // self.batches_per_epoch
 
     def indices(self, step: int) -> np.ndarray:
         """Indices of the examples in step `step`'s batch, in column order."""
-        epoch, k = divmod(step, self.batches_per_epoch)
+        epoch, k = divmod(step - self.first_step, self.batches_per_epoch)
+        epoch += self.first_epoch
         if self.shuffle and epoch != self._epoch:
             self._order = np.random.default_rng([self.seed, epoch]).permutation(self.n_examples)
             self._epoch = epoch
@@ -88,7 +101,8 @@ class Schedule:
 class Trainer:
     """Builds a scenario's network and makes its updates; holds no history."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, epochs_from: tuple[int, int] = (0, 0)) -> None:
+        """`epochs_from` (step, epoch): the step whose batch opens that epoch (see Schedule)."""
         self.scenario = scenario
         spec, training = scenario.network, scenario.training
         targets = scenario.data.targets
@@ -112,7 +126,9 @@ class Trainer:
         )
         self._update = optimizer_for(self.optimizer).update
         data = scenario.data
-        self.schedule = Schedule(data.size, training.batch_size, training.shuffle, scenario.seed)
+        self.schedule = Schedule(
+            data.size, training.batch_size, training.shuffle, scenario.seed, *epochs_from
+        )
         self._whole = self.schedule.batches_per_epoch == 1
         self._regularized = bool(training.l1 or training.l2)
 

@@ -10,7 +10,13 @@ from bpdebug.scenario.bundled import (
     resolve_scenario_arg,
 )
 from bpdebug.scenario.datatable import MAX_DATA_VALUES, MAX_EXAMPLES
-from bpdebug.scenario.loader import MAX_PARAMETERS, MAX_UNITS, load_scenario, loads_scenario
+from bpdebug.scenario.loader import (
+    MAX_PARAMETERS,
+    MAX_UNITS,
+    load_scenario,
+    loads_scenario,
+    with_settings,
+)
 from bpdebug.scenario.model import (
     Breakpoint,
     Dataset,
@@ -40,4 +46,5 @@ __all__ = [
     "load_scenario",
     "loads_scenario",
     "resolve_scenario_arg",
+    "with_settings",
 ]

@@ -7,6 +7,7 @@ module, code trusts the Scenario it gets.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from pathlib import Path
 
@@ -133,6 +134,61 @@ def loads_scenario(
         # past validation is still reported against the file that caused it.
         detail = " ".join(f"{type(exc).__name__}: {exc}".split())
         raise InputError(shown, "", f"cannot load the scenario ({detail})") from exc
+
+
+BRANCH_TRAINING_KEYS = (
+    "learning_rate",
+    "optimizer",
+    "momentum",
+    "beta1",
+    "beta2",
+    "eps",
+    "batch_size",
+    "l1",
+    "l2",
+)
+"""`training.*` settings a branch may change at any step."""
+BRANCH_NETWORK_KEYS = ("activation", "output", "activations", "loss")
+"""`network.*` settings a branch may change: the architecture, so only from step 0."""
+
+
+def with_settings(scenario: Scenario, changes: dict[str, object], source: str) -> Scenario:
+    """`scenario` with some settings changed (``{"training.learning_rate": 0.1}``), each
+    checked as the loader checks a file; errors name `source` (``branch b2``) and the key.
+
+    Changing `network.activation` or `network.output` of a scenario that names each
+    layer's (`network.activations`), or the other way round, rewrites the layers' list.
+    """
+    fields = Fields(source)
+    document = tomllib.loads(scenario.text)
+    network_table = dict(document["network"])
+    training_table = dict(document.get("training", {}))
+    for key, value in changes.items():
+        section, _, name = key.partition(".")
+        if section == "training" and name in BRANCH_TRAINING_KEYS:
+            training_table[name] = value
+        elif section == "network" and name in BRANCH_NETWORK_KEYS:
+            if name in ("activation", "output") and "activations" in network_table:
+                hidden = scenario.network.activations
+                names = list(hidden)
+                if name == "activation":
+                    names[:-1] = [value] * (len(names) - 1)  # type: ignore[list-item]
+                else:
+                    names[-1] = value  # type: ignore[call-overload]
+                network_table["activations"] = names
+            elif name == "activations":
+                network_table.pop("activation", None)
+                network_table.pop("output", None)
+                network_table["activations"] = value
+            else:
+                network_table[name] = value
+        else:
+            allowed = [f"training.{k}" for k in BRANCH_TRAINING_KEYS]
+            allowed += [f"network.{k}" for k in BRANCH_NETWORK_KEYS]
+            fields.fail(key, f"not a setting a branch can change; those are {', '.join(allowed)}")
+    network = _network(fields, network_table)
+    training = _training(fields, training_table, scenario.data.size, network.layers)
+    return dataclasses.replace(scenario, network=network, training=training)
 
 
 def _scenario(
