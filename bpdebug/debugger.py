@@ -17,6 +17,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Literal
 
+from bpdebug.branches import Branch, Branches
 from bpdebug.breakpoints import parse_step
 from bpdebug.chainrule import ChainRule, chain_rule_at
 from bpdebug.engine import Params, Trace
@@ -62,7 +63,8 @@ class Debugger:
     """One debugging session: a timeline, a phase cursor and a selection."""
 
     def __init__(self, timeline: Timeline, breakpoints: tuple[Breakpoint, ...] = ()) -> None:
-        self.timeline = timeline
+        self.branches = Branches.of(timeline)
+        """The session's histories: `timeline` is the current branch's (bpdebug.branches)."""
         self.phases = phases(timeline.scenario.network.depth)
         self.phase_index = 0
         """Index into `phases`; a new session opens at the batch, before forward layer 1."""
@@ -85,6 +87,16 @@ class Debugger:
         """Steps where a run stopped at a breakpoint this session (the cost plot marks them)."""
 
     # -- where we are -----------------------------------------------------
+    @property
+    def timeline(self) -> Timeline:
+        """The current branch's history."""
+        return self.branches.timeline
+
+    @property
+    def branch(self) -> Branch:
+        """The branch the session is on."""
+        return self.branches.current
+
     @property
     def depth(self) -> int:
         """L."""
@@ -294,14 +306,37 @@ class Debugger:
         return chain_rule_at(net, self.params, self.trace, self.layer, self.j, self.k, i)
 
     def edit_weight(self, value: float) -> bool:
-        """Set w_jk of the selected layer to `value`: history branches from this step.
+        """Set w_jk of the selected layer to `value`, on a branch from this step (the
+        history it leaves stays, see Branches.edit_weight).
 
         False (no branch) when the weight already has that value.
         """
-        changed = self.timeline.edit_weight(self.layer, self.j, self.k, value)
+        changed = self.branches.edit_weight(self.layer, self.j, self.k, value)
         if changed:
             self.paused = ""  # why the run stopped was said of the state before the edit
         return changed
+
+    # -- branches -----------------------------------------------------------
+    def new_branch(self, changes: dict[str, object]) -> Branch:
+        """Continue from this step with `changes` on a new branch (an architecture
+        change: from step 0), and go there, at this phase if it is at the same step.
+        InputError or ValueError (nothing made) for a setting that cannot be."""
+        branch = self.branches.branch(changes)
+        self._arrived()
+        return branch
+
+    def switch_branch(self, name: str) -> Branch:
+        """Go to branch `name`, at the step it was left at; KeyError if there is none."""
+        branch = self.branches.switch(name)
+        self._arrived()
+        return branch
+
+    def _arrived(self) -> None:
+        """On another history: what was said of the last one no longer holds."""
+        self.paused = ""
+        self.last_stop = None
+        self.mark = None
+        self._clamp_example()
 
     def reference_step(self) -> int | None:
         """The step `d` compares with: the mark, or the step before; None at step 0."""

@@ -40,6 +40,8 @@ class View:
 
     revision: int = -1
     """The timeline's revision: it changes whenever the current state does."""
+    branch: str = "main"
+    """The branch on screen (each has its own timeline, and revisions)."""
     step: int = 0
     frontier: int = 0
     """The furthest step computed (the cost plot's length)."""
@@ -74,6 +76,7 @@ class View:
         timeline = debugger.timeline
         return cls(
             revision=timeline.revision,
+            branch=debugger.branch.name,
             step=debugger.step,
             frontier=timeline.frontier,
             branched_at=timeline.branched_at,
@@ -91,8 +94,8 @@ class View:
 
     def panes_to_draw(self, drawn: View | None) -> set[str]:
         """The panes that read a field that differs from `drawn` (all if nothing was drawn)."""
-        if drawn is None or drawn.size != self.size:
-            return set(READS)
+        if drawn is None or drawn.size != self.size or drawn.branch != self.branch:
+            return set(READS)  # another history: every pane shows another one
         changed = {f.name for f in fields(self) if getattr(self, f.name) != getattr(drawn, f.name)}
         return {pane for pane, reads in READS.items() if reads & changed}
 
