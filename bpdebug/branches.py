@@ -39,7 +39,7 @@ from bpdebug.engine import initial_state
 from bpdebug.scenario import with_settings
 from bpdebug.scenario.loader import BRANCH_NETWORK_KEYS
 from bpdebug.scenario.model import Scenario
-from bpdebug.timeline import DEFAULT_MEMORY_BUDGET, Origin, Timeline
+from bpdebug.timeline import DEFAULT_MEMORY_BUDGET, Edit, Origin, Timeline
 from bpdebug.training import Trainer, TrainState
 
 ARCHITECTURE = tuple(f"network.{key}" for key in BRANCH_NETWORK_KEYS)
@@ -60,6 +60,20 @@ class Branch:
     edited: bool = False
     """Made by a weight edit (its edits are `timeline.edits` at `fork`)."""
     children: list[Branch] = field(default_factory=list)
+    inherited_edits: int = 0
+    """How many of `timeline.edits` come from the parent's past (the rest are its own)."""
+
+    def __post_init__(self) -> None:
+        self.timeline.branch = self  # so that whatever holds a timeline can name its branch
+
+    @property
+    def own_edits(self) -> list[Edit]:
+        """The weights set by hand on this branch (at its fork, for an edit branch)."""
+        return self.timeline.edits[self.inherited_edits :]
+
+    def path(self) -> list[Branch]:
+        """main, ..., this branch: the histories this one's past runs through."""
+        return [*reversed(list(self.ancestors())), self]
 
     def describe(self) -> str:
         """``b1: from main at step 200, learning_rate 0.1``; ``main: the scenario``."""
@@ -207,6 +221,7 @@ class Branches:
         )
 
     def _add(self, branch: Branch) -> Branch:
+        branch.inherited_edits = len(branch.timeline.edits)
         self._made += 1
         self.all.append(branch)
         if branch.parent is not None:

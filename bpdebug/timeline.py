@@ -31,6 +31,7 @@ import itertools
 import math
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -121,6 +122,8 @@ class Timeline:
         """Counts changes of the current state (a move or a branch): a screen redraws on it."""
         self.grafted_at: int | None = None
         """The step whose parameters were replaced whole (`graft`), if any."""
+        self.branch: Any = None
+        """The `bpdebug.branches.Branch` this history is, once a session holds it."""
         if origin is not None:
             self._share_before(origin, start)
 

@@ -170,6 +170,12 @@ def test_edits_make_a_branch_and_the_edits_of_one_moment_gather() -> None:
     b1.timeline.seek(7)
     assert branches.edit_weight(1, 1, 1, 0.25)  # moved on since: a new branch
     assert branches.current.name == "b2" and branches.current.parent is b1
+    b2 = branches.current
+    assert [(e.layer, e.value) for e in b1.own_edits] == [(1, 0.5), (2, -1.0)]
+    assert [(e.layer, e.value) for e in b2.own_edits] == [(1, 0.25)]
+    assert len(b2.timeline.edits) == 3  # its past holds b1's two
+    assert [b.name for b in b2.path()] == ["main", "b1", "b2"]
+    assert b2.timeline.branch is b2 and main.branch is branches.main
     assert main.state is before  # main never moved, and keeps its history
     main.seek(30)
     fresh = Timeline(load_scenario(SCENARIOS / "xor.toml"))
