@@ -32,7 +32,8 @@ Decisions:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bpdebug.engine import initial_state
@@ -231,3 +232,49 @@ class Branches:
             each.timeline.set_budget(share)
         self.current = branch
         return branch
+
+
+# -- rebuilding a recorded session (reopening a snapshot) ---------------------
+def name_branch(branches: Branches, branch: Branch, name: str) -> None:
+    """Give `branch` the name a snapshot recorded; branches made later are numbered past
+    it (``b7`` recorded: the next new one is ``b8``). ValueError if another has it."""
+    if any(other is not branch and other.name == name for other in branches.all):
+        raise ValueError(f"there is already a branch {name!r}")
+    branch.name = name
+    number = re.fullmatch(r"b([1-9][0-9]{0,8})", name)
+    if number is not None:
+        branches._made = max(branches._made, int(number.group(1)))
+
+
+def trainer_along(root: Scenario, path: Sequence[tuple[int, Scenario]], step: int) -> Trainer:
+    """The trainer whose pass of state `step` the last history of a path uses, made as
+    `Branches._timeline` makes each branch's, without replaying any state.
+
+    `path` holds (fork, scenario) for each branch after main, each leaving the one
+    before it. A snapshot that holds only W and b (.safetensors) computes its
+    step's pass with it: the batch of a step depends on every batch size the
+    path changed to, and where.
+    """
+    trainers = [Trainer(root)]
+    forks = [0]
+
+    def at(k: int, s: int) -> Trainer:
+        while k > 0 and s < forks[k]:
+            k -= 1
+        return trainers[k]
+
+    for fork, scenario in path:
+        k = len(trainers) - 1
+        old = at(k, fork)
+        training = scenario.training
+        same_batches = (training.batch_size, training.shuffle) == (
+            old.scenario.training.batch_size,
+            old.scenario.training.shuffle,
+        )
+        if same_batches or fork == 0:
+            trainer = Trainer(scenario, (old.schedule.first_step, old.schedule.first_epoch))
+        else:
+            trainer = Trainer(scenario, (fork, at(k, fork - 1).schedule.epoch(fork - 1) + 1))
+        trainers.append(trainer)
+        forks.append(fork)
+    return at(len(trainers) - 1, step)

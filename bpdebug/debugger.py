@@ -62,9 +62,15 @@ def phases(depth: int) -> tuple[Phase, ...]:
 class Debugger:
     """One debugging session: a timeline, a phase cursor and a selection."""
 
-    def __init__(self, timeline: Timeline, breakpoints: tuple[Breakpoint, ...] = ()) -> None:
-        self.branches = Branches.of(timeline)
-        """The session's histories: `timeline` is the current branch's (bpdebug.branches)."""
+    def __init__(
+        self,
+        timeline: Timeline,
+        breakpoints: tuple[Breakpoint, ...] = (),
+        branches: Branches | None = None,
+    ) -> None:
+        self.branches = Branches.of(timeline) if branches is None else branches
+        """The session's histories: `timeline` is main's (bpdebug.branches); `branches`, a
+        session whose main it is (reopening a snapshot rebuilds its branches there)."""
         self.phases = phases(timeline.scenario.network.depth)
         self.phase_index = 0
         """Index into `phases`; a new session opens at the batch, before forward layer 1."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bpdebug import __version__
+from bpdebug.snapshot.branching import BranchRecord, parse_path, record_path
 
 if TYPE_CHECKING:
     from bpdebug.timeline import Timeline
@@ -94,6 +95,10 @@ class Snapshot:
     """(n, 5) rows [step, layer, j, k, value], oldest first."""
     data: tuple[np.ndarray, np.ndarray] | None = None
     """The whole data set (inputs (n_0, N), targets (n_L, N)) of a CSV scenario."""
+    branch: str | None = None
+    """The branch the snapshot is on (None: main; bpdebug.snapshot.branching)."""
+    branches: tuple[BranchRecord, ...] | None = None
+    """Its path after main, one record per branch (None: main)."""
     format: str = FORMAT
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,6 +133,8 @@ class Snapshot:
             out["edits"] = self.edits
         if self.data is not None:
             out["data"] = {"inputs": self.data[0], "targets": self.data[1]}
+        if self.branches is not None:
+            out["branches"] = [record.to_plain() for record in self.branches]
         return out
 
     @classmethod
@@ -144,6 +151,7 @@ class Snapshot:
             for layer in snap["layers"]
         )
         data = snap.get("data")
+        records = snap.get("branches")
         return cls(
             scenario=ScenarioRef(scenario["name"], scenario["path"], scenario.get("text")),
             step=snap["step"],
@@ -156,12 +164,28 @@ class Snapshot:
             layers=layers,
             edits=snap.get("edits"),
             data=None if data is None else (data["inputs"], data["targets"]),
+            branches=None if records is None else _records(records),
             format=snap.get("format", FORMAT),
             **{key: snap.get(key) for key in EXTENSIONS},
         )
 
 
-EXTENSIONS = ("epoch", "data_cost", "reg_cost", "batch_size", "bpdebug_version", "branched_at")
+def _records(value: Any) -> tuple[BranchRecord, ...]:
+    """Records as `parse_path` gives them, or as `to_dict` writes them (plain, checked)."""
+    if all(isinstance(record, BranchRecord) for record in value):
+        return tuple(value)
+    return parse_path("snapshot", "branches", value)
+
+
+EXTENSIONS = (
+    "epoch",
+    "data_cost",
+    "reg_cost",
+    "batch_size",
+    "bpdebug_version",
+    "branched_at",
+    "branch",
+)
 """The scalar extensions of the contract's snapshot, in the order they are written."""
 
 
@@ -200,12 +224,22 @@ def snapshot_arrays(timeline: Timeline) -> dict[str, Any]:
         "batch_size": timeline.trainer.schedule.batch_size,
         "bpdebug_version": __version__,
     }
-    if timeline.branched_at is not None:
-        snap["branched_at"] = timeline.branched_at
-    if timeline.edits:
+    # Edits and a graft after this step (a branch seen before its fork) do not
+    # make this state: an old reader would refuse them, and they say nothing of it.
+    edits = [e for e in timeline.edits if e.step <= timeline.step]
+    marks = [e.step for e in edits]
+    if timeline.grafted_at is not None and timeline.grafted_at <= timeline.step:
+        marks.append(timeline.grafted_at)
+    if marks:
+        snap["branched_at"] = max(marks)
+    if edits:
         snap["edits"] = np.array(
-            [[e.step, e.layer, e.j, e.k, e.value] for e in timeline.edits], dtype=np.float64
+            [[e.step, e.layer, e.j, e.k, e.value] for e in edits], dtype=np.float64
         )
+    branch = timeline.branch
+    if branch is not None and branch.parent is not None:
+        snap["branch"] = branch.name
+        snap["branches"] = [record.to_plain() for record in record_path(branch)]
     if scenario.data.source.startswith("csv"):
         # The snapshot carries a CSV data set, so that reopening it reads no
         # other file (and works where the CSV is not).

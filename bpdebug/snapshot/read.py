@@ -23,6 +23,7 @@ from bpdebug.scenario.limits import (
 if TYPE_CHECKING:
     pass
 
+from bpdebug.snapshot.branching import parse_path
 from bpdebug.snapshot.build import FORMAT, LAYER_ARRAYS, MAX_EDITS, SHAPES, Snapshot
 
 _CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
@@ -309,12 +310,37 @@ def _parse(fields: _Fields) -> dict[str, Any]:
         ("batch_size", _count),
         ("bpdebug_version", _text),
         ("branched_at", _count),
+        ("branch", _text),
     ):
         if fields.find(key) is not None:
             snap[key] = read(fields, key)
     if fields.find("edits") is not None:
         snap["edits"] = _edits(fields)
+    _branches(fields, snap)
     return snap
+
+
+def _branches(fields: _Fields, snap: dict[str, Any]) -> None:
+    """The branch and its path (bpdebug.snapshot.branching): both or neither, the path
+    ending at the branch."""
+    found = fields.find("branches")
+    branch = snap.get("branch")
+    if found is None:
+        if branch is not None:
+            raise fields.error(fields.where("branches"), f"missing; the branch is {branch!r}")
+        return
+    where, value = found
+    records = parse_path(fields.name, where, value)
+    if not records:
+        raise fields.error(where, "expected at least one branch (main has no record)")
+    if branch is None:
+        raise fields.error(fields.where("branch"), "missing; the snapshot records branches")
+    if branch != records[-1].name:
+        raise fields.error(
+            fields.where("branch"),
+            f"expected the last branch of the path, {records[-1].name!r}, got {branch!r}",
+        )
+    snap["branches"] = records
 
 
 def _edits(fields: _Fields) -> np.ndarray:

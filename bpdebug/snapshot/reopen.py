@@ -4,22 +4,35 @@ Reopening a snapshot makes its history again: the scenario is rebuilt from
 the snapshot alone, then replayed to each recorded edit, the edit made, and
 on to the snapshot's step. That replay can be long, so it is a motion (a
 generator of progress) that the screen runs in a worker and Esc can cancel.
+
+A snapshot taken on a branch (``branch`` and ``branches``,
+bpdebug.snapshot.branching) reopens as a session of branches: main, then
+for each branch of its path, the one before is replayed to the fork and
+the branch made there again (`Branches.branch` with the recorded changes,
+or `Branches.edit_weight` with its edits) under its recorded name; the
+session ends on the snapshot's branch at its step. A snapshot with edits
+but no branch record (written before branches) makes its edits the same
+way, so they land on branches and main stays the scenario's own. A
+cancelled reopening keeps the branches made so far and the step reached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from dataclasses import dataclass
+from collections.abc import Generator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from bpdebug.branches import Branches, name_branch
 from bpdebug.engine import Params
 from bpdebug.engine.network import EMPTY
 from bpdebug.errors import InputError
 from bpdebug.scenario import load_scenario, loads_scenario, resolve_scenario_arg
 from bpdebug.scenario.limits import REPLAY_STEPS, REPLAY_WORK, replay_limit_passed
 from bpdebug.scenario.model import Dataset, Scenario
+from bpdebug.snapshot.branching import BranchRecord, path_scenarios
 from bpdebug.snapshot.build import Snapshot
 from bpdebug.snapshot.read import load_snapshot
 from bpdebug.timeline import Edit, Progress, Timeline, finish
@@ -29,7 +42,7 @@ SNAPSHOT_SUFFIXES = (".json", ".npz", ".safetensors")
 
 @dataclass(frozen=True)
 class Reopening:
-    """How to bring a fresh timeline to a snapshot's step and history."""
+    """How to bring a fresh timeline to a snapshot's step, branch and history."""
 
     path: Path
     step: int
@@ -37,13 +50,45 @@ class Reopening:
     """The snapshot's edits, oldest first, checked against its scenario."""
     params: Params
     """The snapshot's W and b: what the replay must arrive at."""
+    records: tuple[BranchRecord, ...] = ()
+    """The snapshot's branch path after main (empty: it is on main)."""
+    session: Branches | None = field(default=None, compare=False)
+    """The session the replay rebuilds, whose main is the timeline `open_timeline` gave
+    (the debugger holds it, so that it opens on the snapshot's branch)."""
 
     def motion(self, timeline: Timeline) -> Generator[Progress, None, str]:
-        """Replay to each edit, make it, go on to the step; returns what to tell the user."""
-        for edit in self.edits:
-            yield from _towards(timeline, edit.step, self.step)
-            timeline.edit_weight(edit.layer, edit.j, edit.k, edit.value)
-        yield from _towards(timeline, self.step, self.step)
+        """Replay to each fork (or edit), make the branch, go on to the step, on the
+        session of `timeline` (`session` if it is its main); returns what to tell the user."""
+        session = self.session
+        if session is None or session.main.timeline is not timeline:
+            session = Branches.of(timeline)
+        total = sum(record.fork for record in self.records) + self.step
+        done = 0
+        for record in self.records:
+            yield from _towards(session.timeline, record.fork, done, total)
+            done += record.fork
+            made = len(session.all)
+            if record.edits:
+                line, current = session.timeline, session.current
+                if current.edited and current.fork == record.fork == line.frontier:
+                    # Edits at the fork of an edit branch that never moved on would
+                    # gather on it; this one was made after it had moved on.
+                    line.seek(record.fork + 1)
+                    line.seek(record.fork)
+                for edit in record.edits:
+                    session.edit_weight(edit.layer, edit.j, edit.k, edit.value)
+            else:
+                with suppress(ValueError):  # changes nothing: refused before, by path_scenarios
+                    session.branch(dict(record.changes), record.fork)
+            if len(session.all) == made + 1:
+                name_branch(session, session.current, record.name)
+        if not self.records:
+            for edit in self.edits:
+                yield from _towards(session.timeline, edit.step, session.timeline.step, total)
+                session.edit_weight(edit.layer, edit.j, edit.k, edit.value)
+            done = session.timeline.step
+        yield from _towards(session.timeline, self.step, done, total)
+        timeline = session.timeline
         params = timeline.state.params
         same = all(
             np.array_equal(x, y, equal_nan=True)
@@ -53,26 +98,31 @@ class Reopening:
                 strict=True,
             )
         )
-        done = f"reopened {self.path} at step {self.step}"
-        if self.edits:
+        said = f"reopened {self.path} at step {self.step}"
+        if self.records:
+            said += f" on branch {session.current.name}"
+        elif self.edits:
             steps = sorted({e.step for e in self.edits})
             count = "its edit" if len(self.edits) == 1 else f"its {len(self.edits)} edits"
             where = "step" if len(steps) == 1 else "steps"
-            done += f" with {count} at {where} {', '.join(map(str, steps))}"
+            said += f" with {count} at {where} {', '.join(map(str, steps))}"
         if same:
-            return done
+            return said
         timeline.graft(self.params)
         return (
-            f"{done}: its parameters differ from the replay (an edit it does not record),"
+            f"{said}: its parameters differ from the replay (an edit it does not record),"
             f" so they start a branch at step {self.step}"
         )
 
 
-def _towards(timeline: Timeline, step: int, last: int) -> Generator[Progress, None, None]:
-    """Seek to `step`, reporting progress as steps of the whole way to `last`."""
+def _towards(
+    timeline: Timeline, step: int, before: int, last: int
+) -> Generator[Progress, None, None]:
+    """Seek to `step`, reporting progress as `before` plus the steps of this seek, out of
+    the whole way's `last`."""
     start = timeline.step
     for done, total in timeline.seeking(step):
-        yield min(start + done * max(step - start, 1) // max(total, 1), last), last
+        yield min(before + done * max(abs(step - start), 1) // max(total, 1), last), last
 
 
 def open_timeline(arg: str) -> tuple[Timeline, Reopening | None]:
@@ -93,21 +143,27 @@ def open_timeline(arg: str) -> tuple[Timeline, Reopening | None]:
     snap = load_snapshot(path)
     scenario = _scenario_of(path, snap)
     step = snap.step
-    _check_replay(path, step, scenario)
-    _check_fits(path, snap, scenario)
+    records = snap.branches or ()
+    scenarios = path_scenarios(str(path), "branches", scenario, records)
+    _check_replay(path, [r.fork for r in records], step, scenarios)
+    _check_fits(path, snap, scenario, max(s.training.batch_size for s in scenarios))
     edits = _edits_of(path, snap, scenario, step)
     W = (EMPTY, *(layer.W for layer in snap.layers))
     b = (EMPTY, *(layer.b for layer in snap.layers))
-    return Timeline(scenario), Reopening(path, step, edits, Params(W, b))
+    timeline = Timeline(scenario)
+    session = Branches.of(timeline)
+    return timeline, Reopening(path, step, edits, Params(W, b), records, session)
 
 
 def reopen(arg: str) -> tuple[Timeline, str]:
     """`open_timeline`, then the whole replay at once: the timeline at the snapshot's step
-    and what to tell the user ("" for a scenario)."""
+    (its branch's, in the session `timeline.branch` belongs to) and what to tell the user
+    ("" for a scenario)."""
     timeline, reopening = open_timeline(arg)
-    if reopening is None:
+    if reopening is None or reopening.session is None:
         return timeline, ""
-    return timeline, finish(reopening.motion(timeline))
+    said = finish(reopening.motion(timeline))
+    return reopening.session.timeline, said
 
 
 def _edits_of(path: Path, snap: Snapshot, scenario: Scenario, step: int) -> tuple[Edit, ...]:
@@ -148,8 +204,9 @@ def _scenario_of(path: Path, snap: Snapshot) -> Scenario:
         raise InputError(path, "scenario.text", str(error)) from None
 
 
-def _check_fits(path: Path, snap: Snapshot, scenario: Scenario) -> None:
-    """The snapshot's layer sizes and batch against its scenario's, before any replay."""
+def _check_fits(path: Path, snap: Snapshot, scenario: Scenario, batch: int) -> None:
+    """The snapshot's layer sizes and batch (at most `batch`, the largest of its path's
+    scenarios) against its scenario's, before any replay."""
     layers = scenario.network.layers
     if len(snap.layers) != len(layers) - 1:
         raise InputError(
@@ -167,7 +224,6 @@ def _check_fits(path: Path, snap: Snapshot, scenario: Scenario) -> None:
                 f"expected shape {expected}, as its scenario's network.layers ="
                 f" {list(layers)}, got {layer.W.shape}",
             )
-    batch = scenario.training.batch_size
     m = snap.inputs.shape[1]
     if snap.inputs.shape[0] != layers[0] or m > batch:
         raise InputError(
@@ -178,10 +234,15 @@ def _check_fits(path: Path, snap: Snapshot, scenario: Scenario) -> None:
         )
 
 
-def _check_replay(path: Path, step: int, scenario: Scenario) -> None:
-    """Refuse a replay to `step` past the limits: in updates, and in updates x batch x size."""
-    parameters = scenario.network.parameters
-    batch = scenario.training.batch_size
+def _check_replay(path: Path, forks: Sequence[int], step: int, scenarios: list[Scenario]) -> None:
+    """Refuse a replay to `step` past the limits: in updates, and in updates x batch x size.
+
+    On a branch the replay goes to each fork in turn, then to the step: at most
+    their sum of updates, each at most the largest batch of the path.
+    """
+    parameters = scenarios[0].network.parameters
+    batch = max(s.training.batch_size for s in scenarios)
+    step = sum(forks) + step
     work = step * batch * parameters
     passed = replay_limit_passed(step, work)
     if passed is REPLAY_STEPS:

@@ -10,8 +10,9 @@ The metadata (strings only, the format's rule) holds what reopening needs:
 ``scenario.path``, ``scenario.text`` (the TOML), ``loss``, ``optimizer``,
 ``learning_rate``, ``cost``, ``data_cost``, ``reg_cost``, ``batch_size``,
 ``activations`` and ``layers`` (JSON lists), ``bpdebug_version``, and when
-they apply ``branched_at``, ``edits`` (JSON rows) and ``data`` (JSON: a CSV
-scenario's whole data set). Numbers are written with repr, so they read
+they apply ``branched_at``, ``edits`` (JSON rows), ``data`` (JSON: a CSV
+scenario's whole data set), ``branch`` and ``branches`` (JSON: the branch's
+path, bpdebug.snapshot.branching). Numbers are written with repr, so they read
 back bit for bit.
 
 Decisions:
@@ -26,7 +27,9 @@ Decisions:
 - The file holds no z, a, delta or gradients (they would not load into the
   model): reading one rebuilds its scenario from ``scenario.text`` (no
   other file is opened, as for any snapshot) and computes step N's pass of
-  the stored parameters on step N's batch, which the scenario alone fixes.
+  the stored parameters on step N's batch, which the scenario alone fixes
+  (on a branch: the scenario with the path's changes, and the batch the
+  path's batch sizes give step N, `bpdebug.branches.trainer_along`).
 """
 
 from __future__ import annotations
@@ -91,6 +94,9 @@ def safetensors_bytes(timeline: Timeline) -> bytes:
     if "data" in snap:
         data = {key: value.tolist() for key, value in snap["data"].items()}
         metadata["data"] = json.dumps(data)
+    if "branches" in snap:
+        metadata["branch"] = snap["branch"]
+        metadata["branches"] = json.dumps(snap["branches"])
     out: bytes = st_numpy.save(tensors, metadata=metadata)
     return out
 
@@ -254,17 +260,26 @@ def _scenario(fields: _Metadata) -> Any:
 
 def _snapshot(fields: _Metadata, scenario: Any, tensors: dict[str, np.ndarray]) -> Snapshot:
     """The typed snapshot: the stored W and b, and step N's pass of them on step N's batch."""
+    from bpdebug.branches import trainer_along
     from bpdebug.engine import Params
     from bpdebug.engine.network import EMPTY, frozen
+    from bpdebug.snapshot.branching import parse_path, path_scenarios
     from bpdebug.snapshot.build import LayerSnapshot, ScenarioRef
-    from bpdebug.training import Trainer
 
     step = fields.count("step")
+    records = None
+    if "branches" in fields.meta or "branch" in fields.meta:
+        records = parse_path(fields.name, "__metadata__.branches", fields.text("branches"))
+        if not records or fields.text("branch") != records[-1].name:
+            raise fields.error("branch", "expected the name of the last branch of a non-empty path")
+    scenarios = path_scenarios(fields.name, "__metadata__.branches", scenario, records or ())
+    forks = [record.fork for record in records or ()]
+    trainer = trainer_along(scenario, list(zip(forks, scenarios[1:], strict=True)), step)
+    scenario = trainer.scenario
     depth = scenario.network.depth
     W = (EMPTY, *(frozen(tensors[torch_parameter_name(l, "W")]) for l in range(1, depth + 1)))
     b = (EMPTY, *(frozen(tensors[torch_parameter_name(l, "b")]) for l in range(1, depth + 1)))
     params = Params(W, b)
-    trainer = Trainer(scenario)
     X, Y = trainer.batch(step)
     trace = trainer.network.trace(params, X, Y)
     regularized = bool(scenario.training.l1 or scenario.training.l2)
@@ -306,6 +321,8 @@ def _snapshot(fields: _Metadata, scenario: Any, tensors: dict[str, np.ndarray]) 
         branched_at=fields.count("branched_at") if "branched_at" in fields.meta else None,
         edits=edits,
         data=data,
+        branch=None if records is None else records[-1].name,
+        branches=records,
     )
 
 

@@ -129,7 +129,7 @@ def flatten(snap: dict[str, Any]) -> dict[str, np.ndarray]:
     for key in ("name", "path", "text"):
         if key in snap["scenario"]:
             out[f"scenario_{key}"] = np.array(str(snap["scenario"][key]))
-    for key in ("loss", "optimizer", "bpdebug_version"):
+    for key in ("loss", "optimizer", "bpdebug_version", "branch"):
         if key in snap:
             out[key] = np.array(str(snap[key]))
     for key in ("step", "epoch", "batch_size", "branched_at"):
@@ -144,6 +144,8 @@ def flatten(snap: dict[str, Any]) -> dict[str, np.ndarray]:
         out[f"data_{key}"] = np.asarray(value, dtype=np.float64)
     if "edits" in snap:
         out["edits"] = np.asarray(snap["edits"], dtype=np.float64)
+    if "branches" in snap:  # JSON text in a string array: no object arrays in an .npz
+        out["branches"] = np.array(json.dumps(plain(snap["branches"])))
     out["activations"] = np.array([str(layer["activation"]) for layer in snap["layers"]])
     for layer in snap["layers"]:
         for name in (*LAYER_ARRAYS, "dW_reg"):
@@ -175,6 +177,12 @@ def to_markdown(snap: dict[str, Any]) -> str:
             lines.append(f"- … {len(snap['edits']) - MD_ROWS} more edits")
     elif "branched_at" in snap:
         lines.append(f"- parameters edited by hand at step {snap['branched_at']}")
+    if "branches" in snap:
+        from bpdebug.snapshot.branching import describe_path, parse_path
+
+        lines.append(f"- on branch {_md_text(snap['branch'])}, whose path from main is:")
+        for line in describe_path(parse_path("snapshot", "branches", snap["branches"])):
+            lines.append(f"  - {_md_text(line)}")
     lines += ["", "Numbers are rounded to 6 significant digits; .json and .npz hold them exactly."]
     lines += _matrix_section("a^(0) = x, the inputs", snap["inputs"])
     lines += _matrix_section("y, the targets", snap["targets"])

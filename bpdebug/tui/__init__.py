@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from bpdebug.branches import Branches
     from bpdebug.timeline import Timeline
     from bpdebug.tui.app import BpdebugApp
 
@@ -22,18 +23,26 @@ def build_app(arg: str, export_dir: Path = Path("exports")) -> BpdebugApp:
     from bpdebug.snapshot.reopen import open_timeline
 
     timeline, reopening = open_timeline(arg)
-    app = app_for(timeline, source_name(timeline.scenario.path, reopening), export_dir)
+    session = None if reopening is None else reopening.session
+    title = source_name(timeline.scenario.path, reopening)
+    app = app_for(timeline, title, export_dir, session)
     app.reopening = reopening
     return app
 
 
-def app_for(timeline: Timeline, title: str, export_dir: Path = Path("exports")) -> BpdebugApp:
+def app_for(
+    timeline: Timeline,
+    title: str,
+    export_dir: Path = Path("exports"),
+    branches: Branches | None = None,
+) -> BpdebugApp:
     """The app on a timeline already built (a scenario from a file, or from `bpdebug.debug`),
-    with the scenario's breakpoints; `title` names it in the header."""
+    with the scenario's breakpoints; `title` names it in the header. `branches`: the
+    session `timeline` is main of (a reopened snapshot's, which it rebuilds)."""
     from bpdebug.debugger import Debugger
     from bpdebug.tui.app import BpdebugApp
 
-    debugger = Debugger(timeline, timeline.scenario.breakpoints)
+    debugger = Debugger(timeline, timeline.scenario.breakpoints, branches)
     return BpdebugApp(debugger, export_dir, title=title)
 
 
