@@ -21,7 +21,17 @@ from bpdebug.text import printable
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
 
-COMMANDS = ("run", "export", "check", "validate", "scenarios", "import", "serve")
+COMMANDS = (
+    "run",
+    "export",
+    "check",
+    "validate",
+    "scenarios",
+    "import",
+    "serve",
+    "branches",
+    "compare",
+)
 USAGE_ERROR = 2
 """The exit status of a usage error: bad input (bpdebug.cli.EXIT_BAD_INPUT)."""
 RUN_CAP = 100_000
@@ -140,6 +150,9 @@ examples:
   bpdebug export xor --step 5 -o train.py      a PyTorch script that proves steps 6-15
   bpdebug import model.py:net -o net.toml --data xor   your nn.Sequential as a scenario
   bpdebug serve xor                            the debugger in a browser (web extra)
+  bpdebug compare xor --branch 200:learning_rate=0.1 --steps 1000 -o xor.svg
+                                               two histories' costs, table and plot
+  bpdebug branches snap.json                   the branches a snapshot records
 
 environment:
   BPDEBUG_THREADS=N          BLAS threads, as --threads (the option wins)
@@ -304,9 +317,119 @@ def build_parser(console: Console) -> argparse.ArgumentParser:
         help="address to listen on (default 127.0.0.1: this machine only)",
     )
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
-    for command in (run, export, check, validate, scenarios, imported, serve):
+    branches = sub.add_parser(
+        "branches",
+        console=console,
+        prog="bpdebug branches",
+        help="list the branches a snapshot records, and the one it is on",
+        description=(
+            "List the histories a snapshot's branch runs through, main first, one line "
+            "each (b1: from main at step 200, learning_rate 0.1), then the branch and step "
+            "the snapshot is on. A scenario has only main."
+        ),
+    )
+    branches.add_argument("scenario", metavar="SNAPSHOT", help=SCENARIO_HELP)
+    compared = _add_compare(sub, console)
+    for command in (run, export, check, validate, scenarios, imported, serve, branches, compared):
         _add_threads(command, top=False)
     return parser
+
+
+def _add_compare(sub: Any, console: Console) -> argparse.ArgumentParser:
+    compared: argparse.ArgumentParser = sub.add_parser(
+        "compare",
+        console=console,
+        prog="bpdebug compare",
+        help="train several histories and compare their costs (table, SVG plot)",
+        description=(
+            "Train each history N updates and print its cost at chosen steps, the last "
+            "at N with the digits `bpdebug run` prints, and with --target the first step "
+            "each reaches that cost. The histories are two or more scenarios (or "
+            "snapshots: the history of their branch), or one scenario's main and its "
+            "--branch variants. NaN/inf stops that history only (exit status 3 at the "
+            "end). -o writes the overlaid cost plot as SVG."
+        ),
+        epilog=(
+            "examples:\n"
+            "  bpdebug compare xor circle --steps 500\n"
+            "  bpdebug compare xor --branch 200:learning_rate=0.1 "
+            "--branch 0:activation=relu --steps 1000 --target 0.05 -o xor.svg"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    compared.add_argument("scenarios", nargs="+", metavar="SCENARIO", help=SCENARIO_HELP)
+    compared.add_argument("--steps", type=_count(1), required=True, help="updates N to make")
+    compared.add_argument(
+        "--branch",
+        action="append",
+        default=[],
+        metavar="[STEP:]KEY=VALUE,...",
+        help=(
+            "a branch of the one SCENARIO's main at STEP (default 0) with settings changed: "
+            "learning_rate=0.1, optimizer=adam, batch_size=8, l2=0.01, activation=relu, "
+            "loss=squared_error, ... (a TOML value; a bare word is a string). Repeat for more"
+        ),
+    )
+    compared.add_argument(
+        "--at",
+        type=_steps,
+        default=None,
+        metavar="S,S,...",
+        help="steps the table shows (default 0, N/4, N/2, 3N/4, N); N is always last",
+    )
+    compared.add_argument(
+        "--target",
+        type=_finite_float,
+        default=None,
+        metavar="C",
+        help="also print the first step each history's cost is <= C",
+    )
+    compared.add_argument(
+        "-o", "--output", default=None, metavar="FILE.svg", help="write the cost plot as SVG"
+    )
+    compared.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    compared.add_argument(
+        "--size",
+        type=_plot_size,
+        default=(100, 30),
+        metavar="WxH",
+        help="the plot's size in characters (default 100x30)",
+    )
+    return compared
+
+
+def _steps(text: str) -> list[int]:
+    """An argparse type: comma-separated steps (``0,100,250``)."""
+    count = _count(0)
+    try:
+        return [count(part.strip()) for part in text.split(",")]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected steps >= 0 separated by commas, got {text!r}"
+        ) from None
+
+
+def _finite_float(text: str) -> float:
+    """An argparse type: a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text}")
+    return value
+
+
+def _plot_size(text: str) -> tuple[int, int]:
+    """An argparse type: WIDTHxHEIGHT in characters, 40x12 to 400x200."""
+    width, _, height = text.lower().partition("x")
+    try:
+        size = int(width), int(height)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, got {text!r}") from None
+    if not (40 <= size[0] <= 400 and 12 <= size[1] <= 200):
+        raise argparse.ArgumentTypeError(f"expected 40x12 to 400x200, got {text}")
+    return size
 
 
 def _names(text: str) -> list[str]:

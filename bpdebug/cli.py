@@ -93,6 +93,8 @@ def _main(args: list[str], console: Console) -> int:
             "scenarios": _scenarios,
             "import": _import,
             "serve": _serve,
+            "branches": _branches,
+            "compare": _compare,
         }[parsed.command]
         return handler(parsed, console)
     except ParserExit as done:
@@ -353,6 +355,40 @@ def _serve(args: argparse.Namespace, console: Console) -> int:
     except OSError as error:  # the address: in use, not ours, not known
         reason = error.strerror or str(error)
         raise CommandError(f"cannot serve on {args.host}:{args.port}: {reason}") from None
+
+
+def _branches(args: argparse.Namespace, console: Console) -> int:
+    """`branches`: the snapshot's path from main, one line each, then where it is.
+
+    A scenario (or a snapshot on main) prints only ``main: the scenario``.
+    The recorded changes are checked as reopening checks them (bad ones exit 2).
+    """
+    from bpdebug.snapshot.reopen import SNAPSHOT_SUFFIXES, recorded_path
+
+    if Path(args.scenario).suffix.lower() not in SNAPSHOT_SUFFIXES:
+        _load(args.scenario)
+        console.out("main: the scenario")
+        return EXIT_OK
+    from bpdebug.snapshot.branching import describe_path
+
+    snap, records = recorded_path(Path(args.scenario))
+    for line in describe_path(records):
+        console.out(line)
+    where = f"on {records[-1].name if records else 'main'} at step {snap.step}"
+    if not records and snap.edits is not None and len(snap.edits):
+        steps = sorted({int(s) for s in snap.edits[:, 0]})
+        where += (
+            f", with {len(snap.edits)} weights set by hand at steps {', '.join(map(str, steps))}"
+            " (written before branches: reopening puts them on branches)"
+        )
+    console.out(where)
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace, console: Console) -> int:
+    from bpdebug.compare import run_compare
+
+    return run_compare(args, console)
 
 
 def _scenarios(args: argparse.Namespace, console: Console) -> int:

@@ -63,30 +63,7 @@ class Reopening:
         if session is None or session.main.timeline is not timeline:
             session = Branches.of(timeline)
         total = sum(record.fork for record in self.records) + self.step
-        done = 0
-        for record in self.records:
-            yield from _towards(session.timeline, record.fork, done, total)
-            done += record.fork
-            made = len(session.all)
-            if record.edits:
-                line, current = session.timeline, session.current
-                if current.edited and current.fork == record.fork == line.frontier:
-                    # Edits at the fork of an edit branch that never moved on would
-                    # gather on it; this one was made after it had moved on.
-                    line.seek(record.fork + 1)
-                    line.seek(record.fork)
-                for edit in record.edits:
-                    session.edit_weight(edit.layer, edit.j, edit.k, edit.value)
-            else:
-                with suppress(ValueError):  # changes nothing: refused before, by path_scenarios
-                    session.branch(dict(record.changes), record.fork)
-            if len(session.all) == made + 1:
-                name_branch(session, session.current, record.name)
-        if not self.records:
-            for edit in self.edits:
-                yield from _towards(session.timeline, edit.step, session.timeline.step, total)
-                session.edit_weight(edit.layer, edit.j, edit.k, edit.value)
-            done = session.timeline.step
+        done = yield from rebuilding(session, self.records, self.edits, total)
         yield from _towards(session.timeline, self.step, done, total)
         timeline = session.timeline
         params = timeline.state.params
@@ -113,6 +90,43 @@ class Reopening:
             f"{said}: its parameters differ from the replay (an edit it does not record),"
             f" so they start a branch at step {self.step}"
         )
+
+
+def rebuilding(
+    session: Branches,
+    records: Sequence[BranchRecord],
+    edits: Sequence[Edit] = (),
+    total: int = 0,
+) -> Generator[Progress, None, int]:
+    """Make a snapshot's branch path again in `session` (on main): for each record,
+    replay the branch before to the fork and make the branch there under its recorded
+    name; without records, make `edits` (a snapshot from before branches) as edits on
+    branches. Reports progress out of `total`; returns the updates it made so far."""
+    done = 0
+    for record in records:
+        yield from _towards(session.timeline, record.fork, done, total)
+        done += record.fork
+        made = len(session.all)
+        if record.edits:
+            line, current = session.timeline, session.current
+            if current.edited and current.fork == record.fork == line.frontier:
+                # Edits at the fork of an edit branch that never moved on would
+                # gather on it; this one was made after it had moved on.
+                line.seek(record.fork + 1)
+                line.seek(record.fork)
+            for edit in record.edits:
+                session.edit_weight(edit.layer, edit.j, edit.k, edit.value)
+        else:
+            with suppress(ValueError):  # changes nothing: refused before, by path_scenarios
+                session.branch(dict(record.changes), record.fork)
+        if len(session.all) == made + 1:
+            name_branch(session, session.current, record.name)
+    if not records:
+        for edit in edits:
+            yield from _towards(session.timeline, edit.step, session.timeline.step, total)
+            session.edit_weight(edit.layer, edit.j, edit.k, edit.value)
+        done = session.timeline.step
+    return done
 
 
 def _towards(
@@ -153,6 +167,15 @@ def open_timeline(arg: str) -> tuple[Timeline, Reopening | None]:
     timeline = Timeline(scenario)
     session = Branches.of(timeline)
     return timeline, Reopening(path, step, edits, Params(W, b), records, session)
+
+
+def recorded_path(path: Path) -> tuple[Snapshot, tuple[BranchRecord, ...]]:
+    """A snapshot and its branch path, checked against its scenario as reopening checks
+    them (nothing replayed). Raises InputError."""
+    snap = load_snapshot(path)
+    records = snap.branches or ()
+    path_scenarios(str(path), "branches", _scenario_of(path, snap), records)
+    return snap, records
 
 
 def reopen(arg: str) -> tuple[Timeline, str]:
