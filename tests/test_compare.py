@@ -137,3 +137,25 @@ def test_the_plot_svg(tmp_path: Path, capsys: pytest.CaptureFixture[str], snapsh
     assert out.read_text() == first
     assert main([*args, "-o", str(out), "--size", "80x20", "--force"]) == 0
     assert out.read_text() == first  # the same bytes every time
+
+
+def test_the_readme_commands_run_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shlex
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Compare and branches", 1)[1].split("\n## ", 1)[0]
+    commands = [
+        line
+        for block in re.findall(r"```sh\n(.*?)\n```", section, re.S)
+        for line in block.splitlines()
+    ]
+    assert len(commands) == 4
+    monkeypatch.chdir(tmp_path)
+    for command in commands:
+        words = shlex.split(command)
+        assert words[0] == "bpdebug"
+        assert main(words[1:]) == 0, command
+    out = capsys.readouterr().out
+    assert "wrote xor-compare.svg" in out and out.rstrip().endswith("on main at step 20")
