@@ -87,9 +87,7 @@ def test_another_batch_size_has_no_difference_for_a_and_delta() -> None:
     theirs = (branches.main.timeline.state.params, branches.main.timeline.trace)
     found = {(d.layer, d.quantity): d for d in differences(ours, theirs, 3)}
     assert found[(1, "a")].values is None
-    assert found[(1, "a")].why_not == (
-        "shapes differ: 8x100 here, 8x30 there (another batch size)"
-    )
+    assert found[(1, "a")].why_not == ("shapes differ: 8x100 here, 8x30 there (another batch size)")
     # the same parameters at the fork: W equal, no difference to name
     assert found[(1, "W")].largest is None
     assert found[(2, "dW")].values is not None
