@@ -215,8 +215,33 @@ async def test_D_shows_the_equation_on_both_branches(tmp_path):
             assert not app.screen.query("#equation-other")
 
 
+def test_branches_part_where_their_paths_fork(tmp_path):
+    """The shared past of two branches ends at the earlier fork after their common branch."""
+    from bpdebug.branches import Branches
+    from bpdebug.tui.view import parting
+
+    branches = Branches(load_scenario(XOR))
+    branches.main.timeline.seek(10)
+    b1 = branches.branch({"training.learning_rate": 3.0})
+    b1.timeline.seek(20)
+    b2 = branches.branch({"training.learning_rate": 0.5})
+    branches.switch("main")
+    branches.main.timeline.seek(5)
+    b3 = branches.branch({"training.l2": 0.01})
+    b4 = branches.branch({"network.loss": "half_squared_error"})
+    main = branches.main
+    assert [parting(main, b) for b in (b1, b2, b3, b4)] == [10, 10, 5, 0]
+    assert (parting(b1, b2), parting(b2, b1), parting(b2, b3), parting(b1, main)) == (
+        20,
+        20,
+        5,
+        10,
+    )
+
+
 async def test_the_cost_plot_overlays_every_branch_from_its_fork(tmp_path):
-    """main's curve from 0 and b2's from its fork beside b1's; forks marked; a legend of names."""
+    """main's and b2's curves from where they part from b1's, beside it; forks marked; a
+    legend of names."""
     app = xor_app(tmp_path)
     async with app.run_test(size=WIDE) as pilot:
         d = app.debugger
@@ -230,9 +255,9 @@ async def test_the_cost_plot_overlays_every_branch_from_its_fork(tmp_path):
         assert d.branch.name == "b1"
         plot = app.screen.query_one("#cost", CostPlot)
         main_costs = d.branches.main.timeline.costs()
-        steps, values = plot.drawn_others["main"]
-        np.testing.assert_array_equal(steps, np.arange(31))
-        np.testing.assert_array_equal(values, main_costs[:31])
+        steps, values = plot.drawn_others["main"]  # from where b1 leaves it: one shared past
+        np.testing.assert_array_equal(steps, np.arange(10, 31))
+        np.testing.assert_array_equal(values, main_costs[10:31])
         b2 = d.branches.get("b2").timeline.costs()
         steps, values = plot.drawn_others["b2"]
         np.testing.assert_array_equal(steps, np.arange(20, 26))

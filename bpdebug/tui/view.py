@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.screen import Screen
 from textual.widgets import Static
 
+from bpdebug.branches import Branch
 from bpdebug.console import clock
 from bpdebug.debugger import Debugger
 from bpdebug.text import printable
@@ -196,18 +197,34 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
 
 
 def _curves(debugger: Debugger) -> tuple[str, list[Curve]]:
-    """The current branch's colour, and every other branch's costs as a curve from its fork."""
+    """The current branch's colour, and every other branch's costs as a curve from where it
+    parts from the current branch (their shared past is drawn once, as the current one's)."""
     color = LINE_COLOR
     others = []
+    current = debugger.branch
     for index, branch in enumerate(debugger.branches.all):
         style = branch_style(index)
-        if branch is debugger.branch:
+        if branch is current:
             color = style[0]
             continue
         fork = branch.fork if branch.parent is not None else None
         costs = branch.timeline.costs().copy()
-        others.append(Curve(branch.name, costs, fork or 0, *style, fork=fork))
+        others.append(Curve(branch.name, costs, parting(branch, current), *style, fork=fork))
     return color, others
+
+
+def parting(one: Branch, other: Branch) -> int:
+    """The first step where two branches' histories may differ: before it they are one.
+
+    Their paths from main agree up to some branch; the first branch after it on
+    either path forks off at the step where they part (the earlier of the two).
+    """
+    a, b = one.path(), other.path()
+    common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x is not y), None)
+    if common is None:
+        common = min(len(a), len(b))
+    forks = [path[common].fork for path in (a, b) if len(path) > common]
+    return min(forks, default=0)
 
 
 def compared(debugger: Debugger, view: View) -> Debugger | None:

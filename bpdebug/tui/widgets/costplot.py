@@ -41,7 +41,7 @@ CURRENT_MARK, HIT_MARK, EDIT_MARK, EDIT_LINE = "●", "▲", "◆", "┊"
 FORK_MARK = "Y"
 """Glyph of a fork: where a branch leaves its parent (in the branch's colour)."""
 
-BRANCH_COLORS = ("cyan+", "magenta+", "blue+", "yellow", "green", "magenta", "blue", "white")
+BRANCH_COLORS = ("cyan+", "yellow", "blue+", "magenta+", "green", "magenta", "blue", "white")
 """Plotext colours of the branches, by order of creation (main first: LINE_COLOR), cycling.
 Named colours, so they stay apart in a 16-colour terminal; the glyphs tell them apart
 without colour."""
