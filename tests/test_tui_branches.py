@@ -205,8 +205,10 @@ async def test_D_shows_the_equation_on_both_branches(tmp_path):
             there = app.screen.query_one("#equation-other", EquationView)
             assert here.parent is there.parent and here.parent is not None
             assert type(here.parent).__name__ == "Horizontal"  # side by side
-            assert plain(here.border_title).startswith("b1: from main at step 10")
-            assert plain(there.border_title) == "main: the scenario · step 12"
+            assert (
+                plain(here.border_title) == "b1 · step 12 · from main at step 10, learning_rate 3"
+            )
+            assert plain(there.border_title) == "main · step 12 · the scenario"
             specs = {s.key: s for sec in there.sections for s in sec.blocks}
             np.testing.assert_array_equal(specs["W"].values, by_hand({}, 0, 12).params.W[1])
             want = by_hand({"training.learning_rate": 3.0}, 10, 12)

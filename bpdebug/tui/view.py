@@ -274,8 +274,9 @@ def draw_matrices(screen: Screen[Any], debugger: Debugger, view: View) -> None:
 def _pane_title(debugger: Debugger, what: str = "") -> Text:
     """A two-branch pane's title: its branch and step (text from the user: never markup)."""
     branch = debugger.branch
-    text = Text(printable(branch.describe()), style="bold")
-    text.append(f" · step {debugger.step:,}")
+    _, _, what_it_is = branch.describe().partition(": ")
+    text = Text(printable(branch.name), style="bold")
+    text.append(f" · step {debugger.step:,} · {printable(what_it_is)}")
     if what:
         text.append(f" · showing {what}", style="bold magenta")
     return text
