@@ -13,6 +13,7 @@ This module never imports Textual: the app holds one Debugger and draws it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Literal
@@ -336,6 +337,18 @@ class Debugger:
         branch = self.branches.switch(name)
         self._arrived()
         return branch
+
+    def on(self, branch: Branch) -> Debugger:
+        """This session's phase and selection on `branch`, at the step `branch` is at: what
+        the two-branch view and `d` across branches draw. It shares the session's branches:
+        moving it moves `branch`, never the current one."""
+        other = copy.copy(self)
+        other.branches = copy.copy(self.branches)
+        other.branches.current = branch
+        other.mark = None
+        if other.example is not None and other.example >= other.trace.batch_size:
+            other.example = None
+        return other
 
     def _arrived(self) -> None:
         """On another history: what was said of the last one no longer holds."""

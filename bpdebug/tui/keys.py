@@ -66,7 +66,8 @@ KEYS: tuple[Key, ...] = (
     Key("X", "example(-1)", "example", "example back", LOOKING, show=False),
     Key("v", "next_pane", "pane", "select the next matrix (▶ marks it; y copies it)", LOOKING, show=False),
     Key("h", "heatmap", "heatmap", "matrices: auto (big ones as heatmaps), all numbers, all heatmaps", LOOKING, show=False),
-    Key("d", "diff", "diff", "show the change since the step before (or the marked step)", LOOKING),
+    Key("d", "diff", "diff", "show the change since the step before (or the marked step; or the compared branch at this step)", LOOKING),
+    Key("D", "beside", "2 branches", "the two-branch view: this equation on this branch and the compared one", LOOKING, show=False),
     Key("m", "mark", "mark", "mark this step: d compares with it", LOOKING, show=False),
     Key("l", "log_scale", "log", "log scale for the cost plot", LOOKING, show=False),
     Key("1", "show_tab('tab-layer')", "pass tab", "the pass tab: equations, operands, chain rule (narrow terminals)", LOOKING, show=False),
@@ -77,13 +78,16 @@ KEYS: tuple[Key, ...] = (
     Key("e", "export", "export", "export JSON, NPZ, Markdown and SVG into the export folder", TOOLS),
     Key("k", "gradcheck", "check", "gradient check: backprop against finite differences", TOOLS),
     Key("w", "edit", "edit w", "set the selected weight (the history branches)", TOOLS),
+    Key("B", "branches", "branches", "branches: list, switch, compare with d, make one (a setting changed here)", TOOLS, show=False),
     Key("y", "copy", "copy", "copy the selected matrix as a NumPy literal (OSC 52)", TOOLS, show=False),
     Key("question_mark,f1", "help", "help", "keys and notation", TOOLS, shown_as="?"),
     Key("q", "quit", "quit", "quit (asks first if an edited branch is not exported)", TOOLS),
 )  # fmt: skip
 """Every key of the main screen, in the order the help lists them."""
 
-TIME = frozenset({"step_into", "step_back", "next", "rewind", "reverse_continue", "goto", "edit"})
+TIME = frozenset(
+    {"step_into", "step_back", "next", "rewind", "reverse_continue", "goto", "edit", "branches"}
+)
 """Actions that move time: they wait while training runs or a motion replays."""
 
 

@@ -7,11 +7,12 @@ them down to the widgets.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from rich.text import Text
 
+from bpdebug.branchdiff import differences, summary
 from bpdebug.debugger import Debugger
 from bpdebug.operands import Operand, PhaseEquation, phase_equation
 from bpdebug.tui import colors
@@ -33,18 +34,33 @@ class Centre:
     """The operands as drawn (differences in diff mode), by key."""
     pane: str
     """The marked operand's key (what `y` copies)."""
+    selected: Text = field(default_factory=Text)
+    """The selected cell of the marked operand, in full precision (the header's end)."""
 
 
-def centre(debugger: Debugger, pane: str, mode: str = "auto", diff: bool = False) -> Centre:
+def centre(
+    debugger: Debugger,
+    pane: str,
+    mode: str = "auto",
+    diff: bool = False,
+    against: Debugger | None = None,
+) -> Centre:
     """The shown phase's equations with every operand, the selection and the pane marked.
 
     With `diff`, every operand shows its change since the reference step
-    (the marked step, or the step before), computed the same way there.
+    (the marked step, or the step before), computed the same way there; with
+    `against` too (the session on the compared branch, `Debugger.on`), its
+    difference from the same operand on that branch at the same step, and a
+    line naming the largest differences of the whole network.
     """
     equation = phase_equation(debugger)
     operands = dict(equation.operands)
     note = ""
-    if diff:
+    largest: Text | None = None
+    if diff and against is not None:
+        operands, note = _across(debugger, against, operands)
+        largest = _largest_line(debugger, against)
+    elif diff:
         operands, note = _differences(debugger, operands)
     with_values = [key for key, operand in operands.items() if operand.values is not None]
     if pane not in with_values:
@@ -76,11 +92,14 @@ def centre(debugger: Debugger, pane: str, mode: str = "auto", diff: bool = False
                 )
             )
         sections.append(Section(line.formula, tuple(blocks), line.note))
+    selected = _selected_value(operands.get(pane), select)
     header = [
-        Text.assemble(_heading(equation), "  ", _selected_value(operands.get(pane), select)),
+        Text.assemble(_heading(equation), "  ", selected),
         Text.assemble(colors.legend(), ("  (per matrix)  [ ] selected  ▶ copied by y", "dim")),
     ]
-    return Centre(equation, header, sections, operands, pane)
+    if largest is not None:
+        header.append(largest)
+    return Centre(equation, header, sections, operands, pane, selected)
 
 
 def _heading(equation: PhaseEquation) -> Text:
@@ -133,6 +152,49 @@ def _differences(
                 operand, title=f"Δ{operand.title}", values=operand.values - ref.values
             )
     return out, f"vs step {ref_step}"
+
+
+def _across(
+    debugger: Debugger, against: Debugger, operands: dict[str, Operand]
+) -> tuple[dict[str, Operand], str]:
+    """Each operand minus the same operand on the compared branch at the same step."""
+    theirs = against.branch.name
+    if against.step != debugger.step:
+        why = f"{theirs} is at step {against.step:,}, not {debugger.step:,}"
+        return {k: replace(o, values=None, placeholder=why) for k, o in operands.items()}, ""
+    before = phase_equation(against).operands
+    out = {}
+    for key, operand in operands.items():
+        ref = before.get(key)
+        if operand.values is None:
+            out[key] = operand
+        elif ref is None or ref.values is None:
+            out[key] = replace(operand, values=None, placeholder=f"{theirs} has no {operand.title}")
+        elif ref.values.shape != operand.values.shape:
+            out[key] = replace(
+                operand, values=None, placeholder=f"{theirs}'s batch has another shape"
+            )
+        else:
+            with np.errstate(invalid="ignore", over="ignore"):
+                values = operand.values - ref.values
+            out[key] = replace(operand, title=f"Δ{operand.title}", values=values)
+    return out, f"{debugger.branch.name} − {theirs}"
+
+
+KNOWN_AS = {"W": "z", "a": "a", "delta": "delta", "dW": "dW"}
+"""The pass's quantity that says when a compared quantity is computed (W: from the start)."""
+
+
+def _largest_line(debugger: Debugger, against: Debugger) -> Text:
+    """``vs b1, largest: dC/dW^(1)[0,1] +0.0123, ...`` over what the pass has computed."""
+    theirs = against.branch.name
+    if against.step != debugger.step:
+        return Text(f"vs {theirs}: it is at step {against.step:,}", style="dim")
+    found = differences(
+        (debugger.params, debugger.trace), (against.params, against.trace), debugger.depth
+    )
+    known = [d for d in found if d.quantity == "W" or debugger.known(KNOWN_AS[d.quantity], d.layer)]
+    return Text(summary(known, theirs), style="bold")
 
 
 def boundary_data(

@@ -105,11 +105,14 @@ def title_text(debugger: Debugger, source: str, width: int) -> Text:
     timeline = debugger.timeline
     trainer = timeline.trainer
     name = printable(timeline.scenario.name)  # text from a file: control characters escaped
-    scenario = timeline.scenario
     where = f"step {debugger.step}"
+    branch = debugger.branch.name
+    if branch != "main":  # on a branch, the header says which (a branch name is ours: b1)
+        where = f"{branch} · {where}"
     epoch = f"epoch {timeline.epoch}"
     phase = debugger.phase.describe()
-    optimizer = f"{trainer.optimizer.name} · lr {scenario.training.learning_rate:g}"
+    # The trainer of this step: before a branch's fork it is its parent's.
+    optimizer = f"{trainer.optimizer.name} · lr {trainer.optimizer.learning_rate:g}"
     layouts = (
         (f" bpdebug  {name}  {source}", f"{where} · {epoch} · {phase}", optimizer),
         (f" bpdebug  {name}", f"{where} · {epoch} · {phase}", optimizer),

@@ -29,6 +29,7 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
@@ -62,6 +63,8 @@ CHUNK_SECONDS = 0.02
 """How long a worker holds the lock before letting the screen read."""
 SYNC_BUDGET = 0.05
 """How long a motion may run on the event loop before a worker takes it over."""
+BESIDE_WIDTH = 38
+"""Columns each branch's equations need to sit side by side in the two-branch view."""
 
 Motion = Generator[Progress, None, Any]
 
@@ -87,6 +90,10 @@ class SessionScreen(Screen[None]):
     """The cost plot's y axis is log10 C."""
     busy: reactive[str] = reactive("", bindings=True, repaint=False)
     """The long motion or check in progress (empty: none); set when it starts and ends."""
+    compare: reactive[str] = reactive("", init=False, repaint=False)
+    """The branch `d` and the two-branch view compare with ("": none; d compares steps)."""
+    beside: reactive[bool] = reactive(False, init=False, recompose=True)
+    """The two-branch view: the centre shows the equations on both branches."""
 
     def __init__(self, debugger: Debugger, two_inputs: bool) -> None:
         super().__init__()
@@ -103,6 +110,8 @@ class SessionScreen(Screen[None]):
         self._pause_requested = False
         self._cancel_requested = False
         self._cancelled_message = ""
+        self._brought: tuple[str, int] | None = None
+        """The (branch, step) the compared branch was last sent to (not again if esc stopped it)."""
 
     @property
     def bpapp(self) -> BpdebugApp:
@@ -122,14 +131,17 @@ class SessionScreen(Screen[None]):
             )
             return
         yield Static(id="title-bar")
-        equation = EquationView(id="equation")
+        equation: Widget = EquationView(id="equation")
+        if self.beside:
+            equation = self._two_branches()
         if self.narrow:
             with TabbedContent(id="tabs"):
                 with TabPane("1 pass", id="tab-layer"), Vertical(id="center"):
                     yield Static(id="network-line")
                     yield Static(id="equation-head")
                     yield equation
-                    yield TextPane(id="chain")
+                    if not self.beside:  # at 80x24 the two branches need its rows
+                        yield TextPane(id="chain")
                 with TabPane("2 cost", id="tab-cost"):
                     yield CostPlot(id="cost")
                 with TabPane("3 health", id="tab-health"):
@@ -152,6 +164,19 @@ class SessionScreen(Screen[None]):
                         yield DecisionBoundary(id="boundary")
         yield Static(id="status")
         yield Footer()
+
+    def _two_branches(self) -> Widget:
+        """The two-branch view's equations: side by side when each gets a forward equation's
+        narrowest blocks (38 columns), else one above the other."""
+        width = self.app.size.width
+        if not self.narrow:
+            width -= self.columns_width() - CENTRE_WIDTH + 4
+        box = Horizontal if width >= 2 * BESIDE_WIDTH else Vertical
+        return box(
+            EquationView(id="equation", classes="branch-pane"),
+            EquationView(id="equation-other", classes="branch-pane"),
+            id="two-branches",
+        )
 
     def on_mount(self) -> None:
         self.call_after_refresh(self.redraw)
@@ -189,8 +214,13 @@ class SessionScreen(Screen[None]):
     def sync(self) -> None:
         """Set `view` from the debugger and the screen's toggles (the panes follow)."""
         with self.debugger_lock:
+            compare = self.compare
+            if compare and compare not in {b.name for b in self.debugger.branches.all}:
+                compare = ""  # a session reopened without it
             self.view = View.of(
                 self.debugger,
+                compare,
+                beside=self.beside and bool(compare),
                 pane=self.pane,
                 matrix_mode=self.matrix_mode,
                 diff=self.diff,
@@ -204,7 +234,11 @@ class SessionScreen(Screen[None]):
         """A toggle changed: the view follows."""
         self.sync()
 
-    watch_pane = watch_matrix_mode = watch_diff = watch_log_scale = _watch_toggle
+    watch_pane = watch_matrix_mode = watch_diff = watch_log_scale = watch_compare = _watch_toggle
+
+    def watch_beside(self) -> None:
+        """The two-branch view on or off: a new layout, drawn whole."""
+        self.call_after_refresh(self.redraw)
 
     def redraw(self) -> None:
         """Draw every pane again (after a new layout)."""
@@ -233,6 +267,26 @@ class SessionScreen(Screen[None]):
         if available != self._available:  # the footer rebuilds: only when it can change
             self._available = available
             self.refresh_bindings()
+        if view.compare and (view.diff or view.beside) and view.compare_at[0] != view.step:
+            self.call_later(self.bring_compared)
+
+    def bring_compared(self) -> None:
+        """Bring the compared branch to the current step (a replay: in a worker when slow),
+        so that d and the two-branch view compare the same step; once per (branch, step),
+        so that esc stops it for good."""
+        view = self.view
+        if self.running or self.busy or not view.compare or not (view.diff or view.beside):
+            return
+        step = view.step
+        if view.compare_at[0] == step or self._brought == (view.compare, step):
+            return
+        self._brought = (view.compare, step)
+        timeline = self.debugger.branches.get(view.compare).timeline
+        self.move(
+            f"bringing {view.compare} to step {step:,}: replaying",
+            timeline.seeking(step),
+            cancelled=f"{view.compare} stays at step {timeline.step:,}: d compares no other step",
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out keys that cannot act now: time waits for a run or a replay; no rewind at 0."""

@@ -15,8 +15,10 @@ from rich.text import Text
 from textual.screen import Screen
 from textual.widgets import Static
 
+from bpdebug.branches import Branch
 from bpdebug.console import clock
 from bpdebug.debugger import Debugger
+from bpdebug.text import printable
 from bpdebug.tui.equations import chain_text
 from bpdebug.tui.literal import literal
 from bpdebug.tui.panes import boundary_data, centre
@@ -28,8 +30,8 @@ from bpdebug.tui.render import (
     title_text,
 )
 from bpdebug.tui.widgets.boundary import DecisionBoundary
-from bpdebug.tui.widgets.costplot import CostPlot
-from bpdebug.tui.widgets.equation import EquationView
+from bpdebug.tui.widgets.costplot import LINE_COLOR, CostPlot, Curve, branch_style
+from bpdebug.tui.widgets.equation import EquationView, Section
 from bpdebug.tui.widgets.health import HealthView
 from bpdebug.tui.widgets.textpane import TextPane
 
@@ -69,12 +71,27 @@ class View:
     """A long motion or check in progress, as the status line says it (empty: none)."""
     size: tuple[int, int] = (0, 0)
     """The screen's size: a new layout draws everything."""
+    branches: int = 1
+    """How many branches the session has (the cost plot draws them all)."""
+    compare: str = ""
+    """The branch `d` and the two-branch view compare with ("" for none)."""
+    compare_at: tuple[int, int] = (-1, -1)
+    """The compared branch's (step, revision): it moves on its own to this step."""
+    beside: bool = False
+    """The two-branch view: the equations on both branches side by side."""
 
     @classmethod
-    def of(cls, debugger: Debugger, **toggles: object) -> View:
+    def of(cls, debugger: Debugger, compare: str = "", **toggles: object) -> View:
         """The view of `debugger` now, with the screen's own toggles."""
         timeline = debugger.timeline
+        compare_at = (-1, -1)
+        if compare:
+            other = debugger.branches.get(compare).timeline
+            compare_at = (other.step, other.revision)
         return cls(
+            branches=len(debugger.branches.all),
+            compare=compare,
+            compare_at=compare_at,
             revision=timeline.revision,
             branch=debugger.branch.name,
             step=debugger.step,
@@ -105,9 +122,16 @@ READS: dict[str, frozenset[str]] = {
     "title": frozenset({"revision", "step", "phase", "size"}),
     "network": frozenset(_POSITION),
     "status": frozenset({"revision", "phase", "running", "paused", "busy", "branched_at", "size"}),
-    "cost": frozenset({"frontier", "step", "log_scale", "branched_at", "revision", "costed"}),
+    "cost": frozenset(
+        {"frontier", "step", "log_scale", "branched_at", "revision", "costed", "branches"}
+        | {"compare_at"}
+    ),
     "health": frozenset({"frontier", "step", "revision", "graded"}),
-    "matrices": frozenset(_POSITION | {"j", "k", "mark", "pane", "matrix_mode", "diff"}),
+    "matrices": frozenset(
+        _POSITION
+        | {"j", "k", "mark", "pane", "matrix_mode", "diff", "compare", "compare_at"}
+        | {"beside"}
+    ),
     "chain": frozenset(_POSITION | {"j", "k"}),
     "boundary": frozenset({"revision", "size"}),
 }
@@ -144,9 +168,19 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
         edits = [e.step for e in timeline.edits]
         if timeline.grafted_at is not None:
             edits.append(timeline.grafted_at)
+        color, others = _curves(debugger)
+        branch = debugger.branch
         for plot in screen.query("#cost").results(CostPlot):
             plot.show(
-                costs.copy(), debugger.step, log=view.log_scale, hits=debugger.hits, edits=edits
+                costs.copy(),
+                debugger.step,
+                log=view.log_scale,
+                hits=debugger.hits,
+                edits=edits,
+                name=branch.name,
+                color=color,
+                fork=branch.fork if branch.parent is not None else None,
+                others=others,
             )
     if "health" in due:
         for health in screen.query("#health").results(HealthView):
@@ -162,14 +196,90 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
                 boundary.show(*boundary_data(debugger, *boundary.grid_shape()))
 
 
+def _curves(debugger: Debugger) -> tuple[str, list[Curve]]:
+    """The current branch's colour, and every other branch's costs as a curve from where it
+    parts from the current branch (their shared past is drawn once, as the current one's)."""
+    color = LINE_COLOR
+    others = []
+    current = debugger.branch
+    for index, branch in enumerate(debugger.branches.all):
+        style = branch_style(index)
+        if branch is current:
+            color = style[0]
+            continue
+        fork = branch.fork if branch.parent is not None else None
+        costs = branch.timeline.costs().copy()
+        others.append(Curve(branch.name, costs, parting(branch, current), *style, fork=fork))
+    return color, others
+
+
+def parting(one: Branch, other: Branch) -> int:
+    """The first step where two branches' histories may differ: before it they are one.
+
+    Their paths from main agree up to some branch; the first branch after it on
+    either path forks off at the step where they part (the earlier of the two).
+    """
+    a, b = one.path(), other.path()
+    common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x is not y), None)
+    if common is None:
+        common = min(len(a), len(b))
+    forks = [path[common].fork for path in (a, b) if len(path) > common]
+    return min(forks, default=0)
+
+
+def compared(debugger: Debugger, view: View) -> Debugger | None:
+    """The session on the compared branch (`Debugger.on`), or None when none is chosen."""
+    if not view.compare:
+        return None
+    return debugger.on(debugger.branches.get(view.compare))
+
+
 def draw_matrices(screen: Screen[Any], debugger: Debugger, view: View) -> None:
-    """The centre: the shown phase's equations with their operands."""
+    """The centre: the shown phase's equations with their operands (and, in the two-branch
+    view, the same equations on the compared branch)."""
+    against = compared(debugger, view)
     for widget in screen.query("#equation").results(EquationView):
-        shown = centre(debugger, view.pane, view.matrix_mode, view.diff)
+        shown = centre(debugger, view.pane, view.matrix_mode, view.diff, against)
         widget.show(shown.sections)
         for head in screen.query("#equation-head").results(Static):
             lines = shown.header
             head.update(Text("\n").join(lines), layout=head.size.height != len(lines))
+        if view.beside:
+            what = (
+                f"{debugger.branch.name} − {against.branch.name}" if view.diff and against else ""
+            )
+            widget.border_title = _pane_title(debugger, what)
+            widget.border_subtitle = shown.selected
+    for widget in screen.query("#equation-other").results(EquationView):
+        if against is None:
+            continue
+        widget.border_title = _pane_title(against)
+        if against.step != debugger.step:
+            widget.show(
+                [
+                    Section(
+                        f"{against.branch.name} is at step {against.step:,}: it is"
+                        f" brought to step {debugger.step:,} (esc stops it)",
+                        (),
+                    )
+                ]
+            )
+            widget.border_subtitle = Text("")
+            continue
+        shown = centre(against, view.pane, view.matrix_mode)
+        widget.show(shown.sections)
+        widget.border_subtitle = shown.selected
+
+
+def _pane_title(debugger: Debugger, what: str = "") -> Text:
+    """A two-branch pane's title: its branch and step (text from the user: never markup)."""
+    branch = debugger.branch
+    _, _, what_it_is = branch.describe().partition(": ")
+    text = Text(printable(branch.name), style="bold")
+    text.append(f" · step {debugger.step:,} · {printable(what_it_is)}")
+    if what:
+        text.append(f" · showing {what}", style="bold magenta")
+    return text
 
 
 def progress_text(label: str, done: int, total: int, seconds: float, unit: str = "updates") -> str:

@@ -1,9 +1,15 @@
-"""The cost curve: C against step, smoothed when noisy, with the step, hits and edits marked."""
+"""The cost curve: C against step, smoothed when noisy, with the step, hits and edits marked.
+
+With branches (issue 11), every other branch's curve is drawn beside the
+current one's, each in its own colour and glyph, from its fork (where it
+leaves its parent, marked Y), and the legend names them.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from rich.text import Text
@@ -31,6 +37,18 @@ EDIT_COLOR = "green+"
 
 CURRENT_MARK, HIT_MARK, EDIT_MARK, EDIT_LINE = "●", "▲", "◆", "┊"
 """Glyphs of the marks: they differ by shape, so they read without colour."""
+
+FORK_MARK = "Y"
+"""Glyph of a fork: where a branch leaves its parent (in the branch's colour)."""
+
+BRANCH_COLORS = ("cyan+", "yellow", "blue+", "magenta+", "green", "magenta", "blue", "white")
+"""Plotext colours of the branches, by order of creation (main first: LINE_COLOR), cycling.
+Named colours, so they stay apart in a 16-colour terminal; the glyphs tell them apart
+without colour."""
+
+BRANCH_GLYPHS = ("•", "×", "+", "∘", "*", "=", "~", "^")
+"""The glyph each branch's curve is drawn with when it is not the current branch (the
+current one is the solid line), by order of creation, cycling."""
 
 RAW_MARKER, LINE_MARKER = "braille", "hd"
 """Plotext markers of the raw points (fine dots) and of the curve (quarter blocks)."""
@@ -64,6 +82,28 @@ LEGEND_MIN_HEIGHT = 8
 
 FALLBACK_WIDTH, FALLBACK_HEIGHT = 80, 24
 """Size assumed before the widget has been laid out."""
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Another branch's costs, drawn beside the current branch's."""
+
+    name: str
+    costs: np.ndarray
+    """C at steps 0..n-1 (n,), NaN where unknown; drawn from `start` on."""
+    start: int
+    """The first step drawn: the branch's fork (0 for main)."""
+    color: str
+    """A plotext colour (one of BRANCH_COLORS)."""
+    glyph: str
+    """The curve's glyph (one of BRANCH_GLYPHS)."""
+    fork: int | None = None
+    """Where it leaves its parent (marked FORK_MARK); None for main."""
+
+
+def branch_style(index: int) -> tuple[str, str]:
+    """(colour, glyph) of the branch made `index`-th (main is 0)."""
+    return BRANCH_COLORS[index % len(BRANCH_COLORS)], BRANCH_GLYPHS[index % len(BRANCH_GLYPHS)]
 
 
 def downsample(costs: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
@@ -345,6 +385,14 @@ class CostPlot(PlotextPlot):
         self._log = False
         self._hits: Sequence[int] = ()
         self._edits: Sequence[int] = ()
+        self._branch_name = ""
+        self._line_color = LINE_COLOR
+        self._fork: int | None = None
+        self._others: Sequence[Curve] = ()
+        self.drawn_others: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        """(steps, values) of each other branch's curve in the last draw, by name."""
+        self.drawn_forks: list[tuple[int, float, str]] = []
+        """(step, value, branch) of each fork mark in the last draw (value NaN: at the top)."""
 
     def on_mount(self) -> None:
         """Set the decorations that never change."""
@@ -364,8 +412,16 @@ class CostPlot(PlotextPlot):
         log: bool = False,
         hits: Sequence[int] = (),
         edits: Sequence[int] = (),
+        name: str = "",
+        color: str = LINE_COLOR,
+        fork: int | None = None,
+        others: Sequence[Curve] = (),
     ) -> None:
         """Draw `costs` (n,), cost at each step (NaN where unknown), and mark step `current`.
+
+        With branches: `name` and `color` are the current branch's (its curve
+        is the solid one), `fork` where it leaves its parent, and `others` the
+        other branches' curves; the legend names every branch.
 
         With `log`, plot log10 C, labelled in costs; steps with C <= 0 have no
         logarithm and are left out. `hits` are steps where a breakpoint
@@ -380,6 +436,10 @@ class CostPlot(PlotextPlot):
         self._log = log
         self._hits = hits
         self._edits = edits
+        self._branch_name = name
+        self._line_color = color
+        self._fork = fork
+        self._others = others
         self._draw()
 
     def render(self) -> RenderResult:
@@ -431,10 +491,15 @@ class CostPlot(PlotextPlot):
             sx, sy = smooth(scaled(costs, log), window)
         self.drawn_smooth = (sx, sy)
 
-        last = max(costs.size - 1, current, 1)
+        others = self._other_curves(width, log)
+        last = max(costs.size - 1, current, 1, *(c.costs.size - 1 for c in self._others))
         hits = _marks(self._hits, costs, last, log)
         edits = _marks(self._edits, costs, last, log)
-        self.legend = _legend(window if sx.size else 0, hits[0].size > 0, edits[0].size > 0, width)
+        forks = self._fork_marks(costs, last, log)
+        names = self._legend_names(others, bool(forks))
+        self.legend = _legend(
+            window if sx.size else 0, hits[0].size > 0, edits[0].size > 0, width, names
+        )
         self._title(costs, y, log, width)
         plt.ylabel("C")
         plt.xlim(0, last)
@@ -443,7 +508,7 @@ class CostPlot(PlotextPlot):
         marked = math.nan
         if 0 <= current < costs.size:
             marked = float(scaled(costs[current : current + 1], log)[0])
-        if x.size == 0:
+        if x.size == 0 and not any(ox.size for ox, _, _ in others.values()):
             if costs.size == 0:  # the pass has not computed step 0's cost yet
                 hint = "no cost computed yet (s computes it)"
             else:
@@ -455,7 +520,9 @@ class CostPlot(PlotextPlot):
             plt.vline(current, self._color(CURRENT_COLOR))
             self.refresh()
             return
-        known = [y, sy, [marked], hits[1], edits[1]]
+        fork_values = [value for _, value, _ in forks]
+        known = [y, sy, [marked], hits[1], edits[1], fork_values]
+        known += [oy for _, oy, _ in others.values()]
         values = np.concatenate([np.asarray(v, dtype=float) for v in known])
         values = values[np.isfinite(values)]
         lo, hi = self._label_y(float(values.min()), float(values.max()), log)
@@ -467,11 +534,17 @@ class CostPlot(PlotextPlot):
                 marker=EDIT_LINE,
                 color=self._color(EDIT_COLOR),
             )
+        for ox, oy, curve in others.values():  # under the current branch's curve
+            if ox.size:
+                plt.plot(
+                    ox.tolist(), oy.tolist(), marker=curve.glyph, color=self._color(curve.color)
+                )
+        line_color = self._color(self._line_color)
         if sx.size:
             plt.scatter(x.tolist(), y.tolist(), marker=RAW_MARKER, color=RAW_COLOR)
-            plt.plot(sx.tolist(), sy.tolist(), marker=LINE_MARKER, color=self._color(LINE_COLOR))
-        else:
-            plt.plot(x.tolist(), y.tolist(), color=self._color(LINE_COLOR))
+            plt.plot(sx.tolist(), sy.tolist(), marker=LINE_MARKER, color=line_color)
+        elif x.size:
+            plt.plot(x.tolist(), y.tolist(), color=line_color)
         plt.vline(current, self._color(CURRENT_COLOR))
         if math.isfinite(marked):
             plt.scatter([current], [marked], marker=CURRENT_MARK, color=self._color(CURRENT_COLOR))
@@ -482,7 +555,54 @@ class CostPlot(PlotextPlot):
             if steps.size:
                 at = np.where(np.isfinite(at), at, hi)
                 plt.scatter(steps.tolist(), at.tolist(), marker=mark, color=self._color(color))
+        for step, value, color in forks:
+            at_value = value if math.isfinite(value) else hi
+            plt.scatter([step], [at_value], marker=FORK_MARK, color=self._color(color))
         self.refresh()
+
+    def _other_curves(
+        self, width: int, log: bool
+    ) -> dict[str, tuple[np.ndarray, np.ndarray, Curve]]:
+        """(steps, values, curve) of each other branch, from its fork: smoothed when noisy."""
+        out = {}
+        for curve in self._others:
+            own = curve.costs[curve.start :]
+            ox, oy = downsample(own, width)
+            oy = scaled(oy, log)
+            keep = np.isfinite(oy)
+            ox, oy = ox[keep] + curve.start, oy[keep]
+            if noisy(oy):
+                ox, oy = smooth(scaled(own, log), smoothing_window(curve.costs.size))
+                ox = ox + curve.start
+            out[curve.name] = (ox, oy, curve)
+        self.drawn_others = {name: (ox, oy) for name, (ox, oy, _) in out.items()}
+        return out
+
+    def _fork_marks(self, costs: np.ndarray, last: int, log: bool) -> list[tuple[int, float, str]]:
+        """(step, value, colour) of each fork: the current branch's and the others'."""
+        forks: list[tuple[int, float, str, str]] = []  # step, value, name, colour
+        if self._fork is not None:
+            value = _value_at(costs, self._fork, log)
+            forks.append((self._fork, value, self._branch_name, self._line_color))
+        for curve in self._others:
+            if curve.fork is not None:
+                value = _value_at(curve.costs, curve.fork, log)
+                forks.append((curve.fork, value, curve.name, curve.color))
+        forks = [f for f in forks if 0 <= f[0] <= last]
+        self.drawn_forks = [(step, value, name) for step, value, name, _ in forks]
+        return [(step, value, color) for step, value, _, color in forks]
+
+    def _legend_names(
+        self, others: dict[str, tuple[np.ndarray, np.ndarray, Curve]], forks: bool
+    ) -> list[tuple[str, str, str]]:
+        """(glyph, colour, name) of each branch for the legend; none without other branches."""
+        if not self._others:
+            return []
+        names = [("▄", self._line_color, self._branch_name)]
+        names += [(curve.glyph, curve.color, curve.name) for _, _, curve in others.values()]
+        if forks:
+            names.append((FORK_MARK, "", "fork"))
+        return names
 
     def _title(self, costs: np.ndarray, y: np.ndarray, log: bool, width: int) -> None:
         """The title: "cost C", and what the curve cannot show (log scale, clipped, last NaN)."""
@@ -524,7 +644,21 @@ def _marks(
     return s, values
 
 
+def _value_at(costs: np.ndarray, step: int, log: bool) -> float:
+    """The cost at `step` as drawn; NaN where it is not known."""
+    if 0 <= step < costs.size:
+        return float(scaled(costs[step : step + 1], log)[0])
+    return math.nan
+
+
 RICH_COLORS = {
+    "magenta+": "bright_magenta",
+    "blue+": "bright_blue",
+    "yellow": "yellow",
+    "green": "green",
+    "magenta": "magenta",
+    "blue": "blue",
+    "white": "white",
     LINE_COLOR: "bright_cyan",
     RAW_COLOR: "bright_black",
     CURRENT_COLOR: "bright_red",
@@ -534,28 +668,37 @@ RICH_COLORS = {
 """The plot's plotext colours as Rich names them, for the legend."""
 
 
-def _legend(window: int, hits: bool, edits: bool, width: int) -> Text | None:
-    """The key under the plot: smoothing (window steps, 0 if none), now, hits and edits.
+def _legend(
+    window: int,
+    hits: bool,
+    edits: bool,
+    width: int,
+    branches: Sequence[tuple[str, str, str]] = (),
+) -> Text | None:
+    """The key under the plot: the branches (glyph, colour, name; the current one first, in
+    bold), smoothing (window steps, 0 if none), now, hits and edits.
 
     In as many words as fit `width` columns: "mean of 80 steps", else "mean 80".
     """
-    if not (window or hits or edits):
+    if not (window or hits or edits or branches):
         return None
-    parts = []
+    parts: list[tuple[str, str, str, str, str]] = []  # glyph, colour, words, brief, style
+    for i, (glyph, color, name) in enumerate(branches):
+        parts.append((glyph, color, f" {name}", f" {name}", "bold" if i == 0 else ""))
     if window:
-        parts.append(("▄", LINE_COLOR, f" mean of {window} steps", f" mean {window}"))
-        parts.append(("⠪", RAW_COLOR, " each step", " step"))
-    parts.append((CURRENT_MARK, CURRENT_COLOR, " now", " now"))
+        parts.append(("▄", LINE_COLOR, f" mean of {window} steps", f" mean {window}", ""))
+        parts.append(("⠪", RAW_COLOR, " each step", " step", ""))
+    parts.append((CURRENT_MARK, CURRENT_COLOR, " now", " now", ""))
     if hits:
-        parts.append((HIT_MARK, HIT_COLOR, " breakpoint", " break"))
+        parts.append((HIT_MARK, HIT_COLOR, " breakpoint", " break", ""))
     if edits:
-        parts.append((EDIT_LINE + EDIT_MARK, EDIT_COLOR, " edit", " edit"))
+        parts.append((EDIT_LINE + EDIT_MARK, EDIT_COLOR, " edit", " edit", ""))
     for short in (False, True):
         text = Text(" ")
-        for i, (glyph, color, words, brief) in enumerate(parts):
+        for i, (glyph, color, words, brief, style) in enumerate(parts):
             text.append("  " if i else "")
-            text.append(glyph, RICH_COLORS[color])
-            text.append(brief if short else words)
+            text.append(glyph, RICH_COLORS.get(color, ""))
+            text.append(brief if short else words, style)
         if text.cell_len <= width:
             break
     return text
