@@ -152,8 +152,10 @@ class Branches:
         Raises InputError (one line naming the key) for a value the scenario loader
         refuses, ValueError for a change that changes nothing.
         """
-        parent = self.current
         architecture = any(key in ARCHITECTURE for key in changes)
+        # An architecture branch starts from the scenario's own start and settings,
+        # whatever branch it is made on; any other from the current branch as it is.
+        parent = self.main if architecture else self.current
         fork = 0 if architecture else parent.timeline.step if step is None else step
         if fork < 0 or fork > parent.timeline.frontier:
             raise ValueError(f"expected a step from 0 to {parent.timeline.frontier}, got {fork}")
@@ -166,8 +168,6 @@ class Branches:
         )
         if same_network and scenario.training == before.training:
             raise ValueError(f"those settings are already {parent.name}'s")
-        if architecture:
-            parent = self.main  # from the scenario's own start, whatever branch we were on
         timeline = self._timeline(parent.timeline, fork, scenario, architecture)
         return self._add(Branch(name, timeline, parent, fork, tuple(changes.items())))
 

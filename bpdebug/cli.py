@@ -164,9 +164,10 @@ def _open(args: argparse.Namespace) -> int:
     # Only now: headless commands never pay for importing textual. A bad file
     # raises InputError while the app is built, before anything is drawn.
     from bpdebug.scenario import find_scenario_arg
+    from bpdebug.snapshot.reopen import SNAPSHOT_SUFFIXES
     from bpdebug.tui import run_app
 
-    if Path(args.scenario).suffix.lower() not in (".json", ".npz"):
+    if Path(args.scenario).suffix.lower() not in SNAPSHOT_SUFFIXES:
         find_scenario_arg(args.scenario)  # a name that is nothing: the closest bundled ones
     status = run_app(args.scenario, export_dir=Path(args.export_dir))
     # The app is done; the interpreter only waits for threads to end. Under
@@ -194,7 +195,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         progress.update(timeline.step, timeline.step - last, timeline.trace.cost)
         return ctrl_c.pressed
 
-    with _CtrlC() as ctrl_c:
+    with CtrlC() as ctrl_c:
         try:
             stop = timeline.run_until(
                 breakpoints,
@@ -242,7 +243,7 @@ def _report_health(args: argparse.Namespace, timeline: Timeline, console: Consol
             console.out(line)
 
 
-class _CtrlC:
+class CtrlC:
     """While it is entered, the first Ctrl-C (SIGINT) sets `pressed` instead of raising.
 
     The run then stops after the update in progress, with the timeline at a
@@ -254,7 +255,7 @@ class _CtrlC:
         """Whether Ctrl-C was pressed."""
         self._previous: Any = None
 
-    def __enter__(self) -> _CtrlC:
+    def __enter__(self) -> CtrlC:
         import signal
 
         def handle(signum: int, frame: object) -> None:

@@ -218,7 +218,7 @@ def _history_of(source: str, name: str) -> History:
 # -- running ----------------------------------------------------------------------
 def run_compare(args: argparse.Namespace, console: Console) -> int:
     """`bpdebug compare`: run, print the table, write the plot; returns the exit status."""
-    from bpdebug.cli import EXIT_INTERRUPTED, EXIT_NONFINITE, EXIT_OK, CommandError, _CtrlC
+    from bpdebug.cli import EXIT_INTERRUPTED, EXIT_NONFINITE, EXIT_OK, CommandError, CtrlC
     from bpdebug.errors import InputError
 
     steps: int = args.steps
@@ -239,7 +239,7 @@ def run_compare(args: argparse.Namespace, console: Console) -> int:
     progress = Progress(total, console)
     interrupted = False
     done = 0
-    with _CtrlC() as ctrl_c:
+    with CtrlC() as ctrl_c:
         try:
             for history in histories:
                 if history.timeline is None:

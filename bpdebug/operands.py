@@ -142,7 +142,8 @@ def phase_equation(
     state = timeline.state if state is None else state
     trace = debugger.trace if trace is None else trace
     phase = shown_phase(debugger)
-    builder = _Builder(debugger, timeline.trainer, state, trace, phase.layer or debugger.layer)
+    trainer = timeline.trainer_at(state.step)  # a branch's past is computed by its parent's
+    builder = _Builder(debugger, trainer, state, trace, phase.layer or debugger.layer)
     match phase.kind:
         case "input":
             lines, heading = builder.batch(), "the batch"

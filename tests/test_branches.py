@@ -234,3 +234,40 @@ def test_branches_share_the_checkpoint_budget() -> None:
     b2.seek(2500)
     want = by_hand("spiral", {"training.learning_rate": 0.005}, 1000, 2500)
     assert_same_state(b2.state, want)
+
+
+def test_a_branch_of_a_branch_keeps_its_parents_settings() -> None:
+    branches = Branches(load_scenario(SCENARIOS / "spiral.toml"))
+    branches.main.timeline.seek(5)
+    b1 = branches.branch({"training.learning_rate": 0.02})
+    b1.timeline.seek(8)
+    b2 = branches.branch({"training.l2": 0.01})
+    assert b2.parent is b1
+    training = b2.timeline.scenario.training
+    assert (training.learning_rate, training.l2) == (0.02, 0.01)
+    assert b2.describe() == "b2: from b1 at step 8, l2 0.01"
+    # an architecture branch starts from the scenario's own settings and weights
+    b3 = branches.branch({"network.activation": "relu"})
+    assert b3.parent is branches.main and b3.fork == 0
+    assert b3.timeline.scenario.training == branches.main.timeline.scenario.training
+    assert b3.timeline.scenario.network.activations == ("relu", "relu", "sigmoid")
+
+
+def test_the_equations_of_a_step_before_the_fork_use_the_settings_it_was_made_with() -> None:
+    from bpdebug.debugger import Debugger
+    from bpdebug.operands import phase_equation
+
+    d = Debugger(Timeline(load_scenario(SCENARIOS / "xor.toml")))
+    d.goto(6)
+    d.new_branch({"training.learning_rate": 3.0})
+    d.phase_index = len(d.phases) - 1  # the update phase
+    timeline = d.timeline
+    for step, lr in ((5, 1.0), (6, 3.0)):
+        state, trace = timeline.peek(step)
+        eq = phase_equation(d, state, trace)
+        W, W_next = eq.operands["W"].values, eq.operands["W_next"].values
+        dW = eq.operands["dW"].values
+        assert W is not None and W_next is not None and dW is not None
+        np.testing.assert_allclose(W_next, W - lr * dW, rtol=0, atol=1e-15)
+        want = timeline.state_at(step + 1).params.W[d.layer]
+        np.testing.assert_array_equal(W_next, want)

@@ -156,13 +156,31 @@ def with_settings(scenario: Scenario, changes: dict[str, object], source: str) -
     """`scenario` with some settings changed (``{"training.learning_rate": 0.1}``), each
     checked as the loader checks a file; errors name `source` (``branch b2``) and the key.
 
-    Changing `network.activation` or `network.output` of a scenario that names each
-    layer's (`network.activations`), or the other way round, rewrites the layers' list.
+    The changes apply to `scenario`'s settings as they are (a branch's, which may
+    differ from its file's text). Changing `network.activation` or `network.output`
+    of a network whose hidden layers differ rewrites the layers' list
+    (`network.activations`).
     """
     fields = Fields(source)
     document = tomllib.loads(scenario.text)
-    network_table = dict(document["network"])
+    net, training = scenario.network, scenario.training
+    network_table = {
+        key: value
+        for key, value in document["network"].items()
+        if key not in ("activation", "output", "activations", "loss")
+    }
+    network_table["loss"] = net.loss
+    hidden = net.activations[:-1]
+    if len(set(hidden)) > 1:
+        network_table["activations"] = list(net.activations)
+    else:
+        network_table["output"] = net.output
+        if hidden:
+            network_table["activation"] = hidden[0]
     training_table = dict(document.get("training", {}))
+    training_table.update(
+        (name, getattr(training, name)) for name in (*BRANCH_TRAINING_KEYS, "shuffle")
+    )
     for key, value in changes.items():
         section, _, name = key.partition(".")
         if section == "training" and name in BRANCH_TRAINING_KEYS:

@@ -34,6 +34,7 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
+from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
@@ -187,19 +188,20 @@ def render_block(
     title as the selected pane's; `units` counts dead units in the summary.
     `fmt` is `matrix_format(values)` when the caller has it already.
     """
-    head = Strip(
-        [Segment("▶ " if marked else "  "), Segment(title, _TITLE_SELECTED if marked else _BOLD)]
-        + ([Segment(f"  {note}", _DIM)] if note else [])
-    )
+    head = [Segment("▶ " if marked else "  "), Segment(title, _TITLE_SELECTED if marked else _BOLD)]
+    if note and cell_len(f"  {title}  {note}") <= width:  # whole or not at all: never "step 5"
+        head.append(Segment(f"  {note}", _DIM))
     if values is None:
         said = [
             Strip([Segment("  " + line, _DIM)]) for line in textwrap.wrap(placeholder, width - 2)
         ]
-        return Block([head, *said], width, [])
+        return Block([Strip(head), *said], width, [])
     summary = summarize(values, values.shape, units)
     if heatmap:
-        return _heatmap_block(head, values, width, selected, summary)
-    return _number_block(head, values, width, selected, summary, fmt or matrix_format(values))
+        return _heatmap_block(Strip(head), values, width, selected, summary)
+    return _number_block(
+        Strip(head), values, width, selected, summary, fmt or matrix_format(values)
+    )
 
 
 def _scale(values: NDArray[np.float64]) -> float:
