@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 COLOURS = ("blue", "red", "green", "magenta", "cyan", "orange", "gray", "yellow")
 """The plot's colour of each history, in order (plotext's names)."""
+RICH_COLOURS = {"orange": "dark_orange", "gray": "grey50"}
+"""Rich's name of the plotext colours whose names differ."""
 FORK_MARKER = "◆"
 """Where a branch leaves main, on the plot."""
 
@@ -364,7 +366,7 @@ def plot_svg(histories: list[History], steps: int, size: tuple[int, int], title:
     figure._master._limit_size(False, False)  # the size asked, not the terminal's
     figure.plotsize(*size)
     figure.theme("clear")
-    figure.title(title)
+    # (the title is the SVG window's own, not drawn twice)
     figure.xlabel("step")
     figure.ylabel("C")
     figure.xlim(0, steps)
@@ -374,7 +376,7 @@ def plot_svg(histories: list[History], steps: int, size: tuple[int, int], title:
         first = history.fork or 0
         xs = [s for s, c in enumerate(history.costs) if s >= first and math.isfinite(c)]
         ys = [history.costs[s] for s in xs]
-        figure.plot(xs, ys, label=history.name, color=colour, marker="sd")
+        figure.plot(xs, ys, color=colour, marker="hd")  # quarter blocks, as on the screen
         if history.fork is not None and history.fork < len(history.costs):
             cost = history.costs[history.fork]
             if math.isfinite(cost):
@@ -392,5 +394,14 @@ def plot_svg(histories: list[History], steps: int, size: tuple[int, int], title:
         _environ={},
     )
     recorder.print(Text.from_ansi(text), no_wrap=True, crop=True)
+    # The legend on a line of its own: plotext's would cover the curves' start.
+    legend = Text("  ")
+    for i, history in enumerate(histories):
+        colour = COLOURS[i % len(COLOURS)]
+        legend.append("▄ ", style=RICH_COLOURS.get(colour, colour))
+        legend.append(f"{history.name}   ")
+    if any(h.fork is not None for h in histories):
+        legend.append(f"{FORK_MARKER} where a branch leaves main")
+    recorder.print(legend, no_wrap=True, crop=True)
     svg: str = recorder.export_svg(title=title, unique_id="bpdebug-compare")
     return svg
