@@ -278,7 +278,7 @@ class MainScreen(SessionScreen):
         self.notify(f"copied {pane.title} ({'x'.join(map(str, pane.values.shape))})")
 
     def action_edit(self) -> None:
-        """w: set the selected weight; the history after this step is discarded (a branch)."""
+        """w: set the selected weight on a branch from this step (the history left stays)."""
         debugger = self.debugger
         l, j, k, step = debugger.layer, debugger.j, debugger.k, debugger.step
         current = float(debugger.params.W[l][j, k])
@@ -293,7 +293,8 @@ class MainScreen(SessionScreen):
             if not changed:
                 self.notify(f"{name} is already {value!r}: nothing changed")
                 return
-            self.notify(f"{name} = {value!r} at step {step}: history branches here")
+            branch = debugger.branch.name
+            self.notify(f"{name} = {value!r} at step {step}, on branch {branch} (B lists them)")
             self.sync()
 
         self.app.push_screen(
