@@ -70,7 +70,11 @@ class BpdebugApp(App[int]):
                 f"reopening {name}: replaying",
                 self.reopening.motion(self.debugger.timeline),
                 main.said,
-                cancelled=f"reopening {name} cancelled: at step 0 of its scenario",
+                # Cancelled on the way it may have made some of the snapshot's branches.
+                cancelled=(
+                    f"reopening {name} cancelled short of step {self.reopening.step}"
+                    " (the header shows where you are)"
+                ),
             )
         self.call_after_refresh(self._settle)
 
