@@ -398,15 +398,23 @@ def _add_compare(sub: Any, console: Console) -> argparse.ArgumentParser:
     return compared
 
 
-def _steps(text: str) -> list[int]:
-    """An argparse type: comma-separated steps (``0,100,250``)."""
-    count = _count(0)
-    try:
-        return [count(part.strip()) for part in text.split(",")]
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected steps >= 0 separated by commas, got {text!r}"
-        ) from None
+def _counts(minimum: int, what: str) -> Callable[[str], list[int]]:
+    """An argparse type: comma-separated whole numbers >= `minimum` (``0,100,250``)."""
+    count = _count(minimum)
+
+    def parse(text: str) -> list[int]:
+        try:
+            return [count(part.strip()) for part in text.split(",")]
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(
+                f"expected {what} >= {minimum} separated by commas, got {text!r}"
+            ) from None
+
+    return parse
+
+
+_steps = _counts(0, "steps")
+_sizes = _counts(1, "sizes")
 
 
 def _finite_float(text: str) -> float:
@@ -438,17 +446,6 @@ def _names(text: str) -> list[str]:
     if not all(names):
         raise argparse.ArgumentTypeError(f"expected names separated by commas, got {text!r}")
     return names
-
-
-def _sizes(text: str) -> list[int]:
-    """An argparse type: comma-separated layer sizes (``2,8,1``)."""
-    count = _count(1)
-    try:
-        return [count(part.strip()) for part in text.split(",")]
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(
-            f"expected sizes >= 1 separated by commas, got {text!r}"
-        ) from None
 
 
 def _add_import(sub: Any, console: Console) -> argparse.ArgumentParser:

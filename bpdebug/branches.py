@@ -31,9 +31,10 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bpdebug.engine import initial_state
@@ -193,17 +194,7 @@ class Branches:
         """A branch's timeline: `scenario`'s settings from `fork`, its parent's before."""
         at_fork = parent.state_at(fork)
         old = parent.trainer_at(fork)
-        training = scenario.training
-        same_batches = (training.batch_size, training.shuffle) == (
-            old.scenario.training.batch_size,
-            old.scenario.training.shuffle,
-        )
-        if same_batches or fork == 0:
-            trainer = Trainer(scenario, (old.schedule.first_step, old.schedule.first_epoch))
-        else:
-            trainer = Trainer(
-                scenario, (fork, parent.trainer_at(fork - 1).schedule.epoch(fork - 1) + 1)
-            )
+        trainer = branch_trainer(scenario, fork, parent.trainer_at)
         if architecture:
             params = self.main.timeline.state_at(0).params
             start = TrainState(0, params, initial_state(trainer.optimizer, params))
@@ -264,17 +255,17 @@ def trainer_along(root: Scenario, path: Sequence[tuple[int, Scenario]], step: in
         return trainers[k]
 
     for fork, scenario in path:
-        k = len(trainers) - 1
-        old = at(k, fork)
-        training = scenario.training
-        same_batches = (training.batch_size, training.shuffle) == (
-            old.scenario.training.batch_size,
-            old.scenario.training.shuffle,
-        )
-        if same_batches or fork == 0:
-            trainer = Trainer(scenario, (old.schedule.first_step, old.schedule.first_epoch))
-        else:
-            trainer = Trainer(scenario, (fork, at(k, fork - 1).schedule.epoch(fork - 1) + 1))
-        trainers.append(trainer)
+        trainers.append(branch_trainer(scenario, fork, functools.partial(at, len(trainers) - 1)))
         forks.append(fork)
     return at(len(trainers) - 1, step)
+
+
+def branch_trainer(scenario: Scenario, fork: int, parent_at: Callable[[int], Trainer]) -> Trainer:
+    """The trainer of a branch with `scenario`'s settings from `fork`, whose parent's trainer
+    of a step is `parent_at(step)`: the parent's batches if the batch size stays, or a new
+    epoch at the fork (see the module's decisions)."""
+    old = parent_at(fork)
+    training, before = scenario.training, old.scenario.training
+    if (training.batch_size, training.shuffle) == (before.batch_size, before.shuffle) or fork == 0:
+        return Trainer(scenario, (old.schedule.first_step, old.schedule.first_epoch))
+    return Trainer(scenario, (fork, parent_at(fork - 1).schedule.epoch(fork - 1) + 1))
