@@ -183,12 +183,22 @@ class Session:
 
         return export(self.timeline, Path(path), force=force)
 
+    @property
+    def branch(self) -> str:
+        """The name of the branch this history is (``main`` but for a snapshot taken on
+        a branch; see bpdebug.branches)."""
+        branch = self.timeline.branch
+        return "main" if branch is None else str(branch.name)
+
     def __repr__(self) -> str:
-        net, training = self.scenario.network, self.scenario.training
+        # The settings of this step: a branch's before its fork are its parent's.
+        at = self.timeline.trainer.scenario
+        net, training = at.network, at.training
         layers = "-".join(map(str, net.layers))
+        on = "" if self.branch == "main" else f" on {self.branch}"
         return (
-            f"<bpdebug session {self.scenario.name!r} at step {self.step}, C = {self.cost!r}:"
-            f" {layers} {net.describe_activations()}, {net.loss},"
+            f"<bpdebug session {self.scenario.name!r} at step {self.step}{on},"
+            f" C = {self.cost!r}: {layers} {net.describe_activations()}, {net.loss},"
             f" {training.optimizer} lr {training.learning_rate:g}>"
         )
 

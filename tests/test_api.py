@@ -117,3 +117,20 @@ def test_load_snapshot_refuses_a_scenario_and_load_a_bad_file(tmp_path: Path) ->
 def test_seek_refuses_a_negative_step() -> None:
     with pytest.raises(ValueError, match="expected a step >= 0, got -1"):
         bpdebug.load("xor").seek(-1)
+
+
+def test_a_snapshot_of_a_branch_opens_on_that_branch(tmp_path: Path) -> None:
+    from bpdebug.debugger import Debugger
+
+    d = Debugger(Timeline(load_scenario(SCENARIOS / "xor.toml")))
+    d.goto(10)
+    d.new_branch({"training.learning_rate": 3.0})
+    d.goto(15)
+    s = bpdebug.Session(d.timeline)  # the app's history, as a session
+    s.export(tmp_path / "b.json")
+    again = bpdebug.load_snapshot(tmp_path / "b.json")
+    assert again.branch == "b1" and again.step == 15
+    assert repr(again).startswith("<bpdebug session 'XOR' at step 15 on b1, C = ")
+    assert repr(again).endswith("sgd lr 3>")
+    assert np.array_equal(again.W[1], d.timeline.state.params.W[1])
+    assert repr(again.back(10)).endswith("sgd lr 1>")  # before the fork: main's settings
