@@ -159,3 +159,56 @@ def test_the_readme_commands_run_as_written(
         assert main(words[1:]) == 0, command
     out = capsys.readouterr().out
     assert "wrote xor-compare.svg" in out and out.rstrip().endswith("on main at step 20")
+
+
+def test_a_history_stopped_by_nan_never_reached_the_target_by_where_it_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (SCENARIOS / "xor.toml").read_text()
+    wild = tmp_path / "wild.toml"
+    wild.write_text(
+        text.replace('"sigmoid"', '"linear"').replace(
+            "learning_rate = 1.0", "learning_rate = 1e150"
+        )
+    )
+    status = main(["compare", "xor", str(wild), "--steps", "30", "--target", "1e-300"])
+    out = capsys.readouterr().out
+    assert status == 3
+    stopped = re.search(r"wild: (?:NaN|inf) in .* at step (\d+); its history stops there", out)
+    assert stopped is not None
+    [row] = [line.split() for line in out.splitlines() if line.startswith("cost <=")]
+    # xor never gets that low in 30 steps; wild stopped where its NaN/inf appeared
+    assert " ".join(row[2:]) == f"1e-300 not by 30 not by {int(stopped.group(1))}"
+
+
+def test_ctrl_c_prints_the_table_so_far_and_writes_no_plot(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [
+            sys.executable, "-m", "bpdebug", "compare", "digits", "--branch", "0:learning_rate=0.5",
+            "--steps", "1000000", "-o", str(tmp_path / "plot.svg"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert child.stderr is not None
+    first = child.stderr.readline()  # the first progress line: the runs are under way
+    assert first.startswith("step ")
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130
+    assert "Traceback" not in stderr
+    said = stderr.splitlines()[-1]
+    stopped = re.fullmatch(r"bpdebug: interrupted \(Ctrl-C\) at step (\d+) of main", said)
+    assert stopped is not None, said
+    step = int(stopped.group(1))
+    assert stdout.splitlines()[0] == "main: the scenario"
+    [row] = [line.split() for line in stdout.splitlines() if line.startswith("step 0 ")]
+    fresh = Timeline(load_scenario(SCENARIOS / "digits.toml"))
+    assert row[2] == cost_at(fresh, 0)
+    assert step > 0
+    assert not (tmp_path / "plot.svg").exists()
