@@ -104,3 +104,44 @@ async def test_stepping_shows_the_last_update_and_nothing_before_a_pass() -> Non
     # and the line above the table says so.
     assert f"{ratio:.3g}" in lines[2].replace("!", " ").split()
     assert "step 1 · upd/|W| of 0→1" in said
+
+
+async def test_a_compared_branch_shows_its_row_under_each_layer() -> None:
+    """The overlay: under each layer, the compared branch's numbers at the same step, and its
+    sparkline over the same steps; a branch that has not reached the step says so."""
+    from bpdebug.branches import Branches
+
+    branches = Branches(load_scenario(ROOT / "scenarios" / "vanishing.toml"))
+    main = branches.main.timeline
+    main.run_until(max_steps=100)
+    b1 = branches.branch({"training.learning_rate": 50.0})
+    b1.timeline.run_until(max_steps=100)  # to step 200
+    main.run_until(max_steps=100)  # main to 200 too
+    other = main.health.latest(200)
+    assert other is not None
+    app = HealthApp()
+    async with app.run_test(size=(80, 40)) as pilot:
+        view = app.query_one(HealthView)
+        view.show(b1.timeline.health, 200, other=("main", main.health))
+        await pilot.pause()
+        lines = screen_lines(view)
+        assert "under each layer: main" in title(view)
+        for l in range(1, 9):
+            own, theirs = lines[2 * l - 1], lines[2 * l]
+            assert own.split()[0] == str(l)
+            assert theirs.split()[0] == "main"
+            numbers = theirs.split()[-4:]
+            assert numbers[0] == f"{other.grad_norm[l - 1]:.3g}"
+            assert numbers[1] == f"{other.update_ratio[l - 1]:.3g}"
+            # both sparklines span steps 0..200: they are the same before the fork (step 100)
+            spark = own.split()[1], theirs.split()[1]
+            assert set(spark[0]) <= set(BARS) and set(spark[1]) <= set(BARS)
+            assert spark[0][: len(spark[0]) // 2 - 1] == spark[1][: len(spark[1]) // 2 - 1]
+        # a branch behind this step: one line, no stale numbers
+        fresh = Branches(load_scenario(ROOT / "scenarios" / "vanishing.toml"))
+        fresh.main.timeline.seek(150)
+        view.show(b1.timeline.health, 200, other=("main", fresh.main.timeline.health))
+        await pilot.pause()
+        text = "\n".join(view.render_line(y).text for y in range(view.size.height))
+        assert "main has not reached step 200 (d or D brings it)" in text
+        assert "under each layer" not in text

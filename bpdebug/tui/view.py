@@ -126,7 +126,7 @@ READS: dict[str, frozenset[str]] = {
         {"frontier", "step", "log_scale", "branched_at", "revision", "costed", "branches"}
         | {"compare_at"}
     ),
-    "health": frozenset({"frontier", "step", "revision", "graded"}),
+    "health": frozenset({"frontier", "step", "revision", "graded", "compare", "compare_at"}),
     "matrices": frozenset(
         _POSITION
         | {"j", "k", "mark", "pane", "matrix_mode", "diff", "compare", "compare_at"}
@@ -183,8 +183,11 @@ def draw(screen: Screen[Any], debugger: Debugger, view: View, due: set[str]) -> 
                 others=others,
             )
     if "health" in due:
+        other = None
+        if view.compare:  # the compared branch's layer health under each layer's
+            other = (view.compare, debugger.branches.get(view.compare).timeline.health)
         for health in screen.query("#health").results(HealthView):
-            health.show(debugger.timeline.health, debugger.step, view.graded)
+            health.show(debugger.timeline.health, debugger.step, view.graded, other)
     if "matrices" in due:
         draw_matrices(screen, debugger, view)
     if "chain" in due:

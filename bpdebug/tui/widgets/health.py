@@ -37,6 +37,8 @@ _HEADER = Style(bold=True)
 _FLAG = Style(color="red", bold=True)
 _FAR = Style(color="yellow", bold=True)
 _SPARK = Style(color="cyan")
+_OTHER = Style(color="yellow", dim=True)
+"""The compared branch's sparkline."""
 _DIM = Style(dim=True)
 
 
@@ -63,13 +65,24 @@ def sparkline(values: np.ndarray, width: int, low: float, high: float) -> str:
     return "".join(out)
 
 
-def health_text(health: Health, step: int, width: int, computed: bool = True) -> Text:
+def health_text(
+    health: Health,
+    step: int,
+    width: int,
+    computed: bool = True,
+    other: tuple[str, Health] | None = None,
+) -> Text:
     """The pane's text at `step`, its table fitted to `width` columns (see the module doc).
 
     With `computed` False (the debugger's pass has not reached this step's
     gradients yet) it shows the step before, and says so. The update ratio
     is of the update from the step shown, or where that is not computed yet
     of the update that led to it, and the first line says which.
+
+    `other` (a compared branch's name and health) overlays it: under each
+    layer's row, that branch's row at the same step (its latest recorded one
+    at or before it, as for this branch), its sparkline over the same steps on
+    the same scale; where its history has not reached this step, a line says so.
     """
     if not computed:
         if step == 0:
@@ -90,6 +103,15 @@ def health_text(health: Health, step: int, width: int, computed: bool = True) ->
     found = flags(row)
     letters = ["".join(f.letter for f in found if f.layer == l) for l in range(1, health.depth + 1)]
     layer_w = len(str(health.depth))
+    other_row = None
+    if other is not None:
+        name, other_health = other
+        # Its row only where its history has reached this step (not an older one's).
+        reached = other_health.steps.size and other_health.steps[-1] + other_health.stride > step
+        other_row = other_health.latest(step) if reached else None
+        if other_row is not None:
+            layer_w = max(layer_w, len(name) + 1)
+            title += f" · under each layer: {name}"
     flag_w = max(1, *map(len, letters))
     numbers = layer_w + 3 * len(GAP) + NUMBER + (NUMBER + 2) + 2 * SHARE + flag_w + 2 * len(GAP)
     spark_w = width - numbers - len(GAP)
@@ -102,7 +124,13 @@ def health_text(health: Health, step: int, width: int, computed: bool = True) ->
     header += ["dead".rjust(SHARE), "sat".rjust(SHARE), "!".ljust(flag_w)]
     text.append(GAP.join(header).rstrip() + "\n", style=_HEADER)
     logs = _log_norms(health, step) if spark_w else np.empty((0, 0))
-    finite = logs[np.isfinite(logs)]
+    other_logs = (
+        _aligned_log_norms(other[1], health, logs.shape[0])
+        if spark_w and other is not None
+        else np.empty((0, 0))
+    )
+    both = np.concatenate([logs.ravel(), other_logs.ravel()])
+    finite = both[np.isfinite(both)]
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     for l in range(1, health.depth + 1):
         text.append(str(l).rjust(layer_w))
@@ -114,6 +142,16 @@ def health_text(health: Health, step: int, width: int, computed: bool = True) ->
         text.append(GAP)
         text.append(letters[l - 1], _FLAG)
         text.append("\n")
+        if other is not None and other_row is not None:
+            text.append(other[0].rjust(layer_w), _DIM)
+            if spark_w:
+                text.append(GAP)
+                line = sparkline(other_logs[:, l - 1], spark_w, low, high)
+                text.append(line.ljust(spark_w), _OTHER)
+            _append_numbers(text, other_row, l, False, _DIM)
+            text.append("\n")
+    if other is not None and other_row is None:
+        text.append(f"{other[0]} has not reached step {step} (d or D brings it)\n", _DIM)
     for flag in found:
         text.append(flag.letter, _FLAG)
         text.append(f" {flag.reason}\n")
@@ -129,14 +167,29 @@ def _log_norms(health: Health, step: int) -> np.ndarray:
     return logs
 
 
-def _append_numbers(text: Text, row: HealthRow, l: int, far: bool) -> None:
+def _aligned_log_norms(other: Health, health: Health, rows: int) -> np.ndarray:
+    """log10 of `other`'s grad norms at the steps of `health`'s first `rows` rows (NaN
+    where `other` has none), so that both sparklines span the same steps."""
+    steps = np.arange(rows) * health.stride
+    index = steps // other.stride
+    known = (steps % other.stride == 0) & (index < other.grad_norm.shape[0])
+    out = np.full((rows, other.grad_norm.shape[1]), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[known] = np.log10(other.grad_norm[index[known]])
+    return out
+
+
+def _append_numbers(
+    text: Text, row: HealthRow, l: int, far: bool, style: Style | None = None
+) -> None:
     """Layer `l`'s grad norm, update ratio (``!`` when `far` from 1e-3) and shares."""
-    text.append(GAP + _number(row.grad_norm[l - 1]).rjust(NUMBER))
+    plain = style or Style()
+    text.append(GAP + _number(row.grad_norm[l - 1]).rjust(NUMBER), plain)
     ratio = float(row.update_ratio[l - 1])
-    text.append(GAP + _number(ratio).rjust(NUMBER), _FAR if far else Style())
+    text.append(GAP + _number(ratio).rjust(NUMBER), _FAR if far else plain)
     text.append(" !" if far else "  ", _FAR)
-    text.append(GAP + _share(row.dead[l - 1]).rjust(SHARE))
-    text.append(GAP + _share(row.saturated[l - 1]).rjust(SHARE))
+    text.append(GAP + _share(row.dead[l - 1]).rjust(SHARE), plain)
+    text.append(GAP + _share(row.saturated[l - 1]).rjust(SHARE), plain)
 
 
 def _number(x: float) -> str:
@@ -161,16 +214,25 @@ class HealthView(TextPane):
         self._health: Health | None = None
         self._step = 0
         self._computed = True
+        self._other: tuple[str, Health] | None = None
 
-    def show(self, history: Health, step: int, computed: bool = True) -> None:  # type: ignore[override]
-        """Draw `history` (Timeline.health) at step `step` (the step before if not `computed`)."""
+    def show(  # type: ignore[override]
+        self,
+        history: Health,
+        step: int,
+        computed: bool = True,
+        other: tuple[str, Health] | None = None,
+    ) -> None:
+        """Draw `history` (Timeline.health) at step `step` (the step before if not
+        `computed`), with a compared branch's (name, health) under each layer."""
         self._health, self._step, self._computed = history, step, computed
+        self._other = other
         self.relayout()
 
     def lines_for(self, width: int) -> list[Strip]:
         """The table made for `width` columns, then wrapped as any text."""
         if self._health is not None:
             self.text = health_text(
-                self._health, self._step, width or FALLBACK_WIDTH, self._computed
+                self._health, self._step, width or FALLBACK_WIDTH, self._computed, self._other
             )
         return super().lines_for(width)
