@@ -78,7 +78,7 @@ KEYS: tuple[Key, ...] = (
     Key("e", "export", "export", "export JSON, NPZ, Markdown and SVG into the export folder", TOOLS),
     Key("k", "gradcheck", "check", "gradient check: backprop against finite differences", TOOLS),
     Key("w", "edit", "edit w", "set the selected weight (the history branches)", TOOLS),
-    Key("B", "branches", "branches", "branches: list, switch, compare with d, make one (a setting changed here)", TOOLS, show=False),
+    Key("B", "branches", "branches", "branches: list, switch, compare with d, make one (a setting changed here)", TOOLS),
     Key("y", "copy", "copy", "copy the selected matrix as a NumPy literal (OSC 52)", TOOLS, show=False),
     Key("question_mark,f1", "help", "help", "keys and notation", TOOLS, shown_as="?"),
     Key("q", "quit", "quit", "quit (asks first if an edited branch is not exported)", TOOLS),
