@@ -12,6 +12,7 @@ size gives another batch) has no difference, and says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class Difference:
     why_not: str = ""
     """Why there is no difference (another batch size), else empty."""
 
-    @property
+    @cached_property
     def largest(self) -> tuple[tuple[int, int], float] | None:
         """The index and value of the largest |ours − theirs| (the first one on a tie), or
         None when there is no difference to look at or it is all zero. A NaN counts as

@@ -81,11 +81,8 @@ class Branch:
         """``b1: from main at step 200, learning_rate 0.1``; ``main: the scenario``."""
         if self.parent is None:
             return f"{self.name}: the scenario"
-        what = [f"{key.partition('.')[2]} {_shown(value)}" for key, value in self.changes]
-        if self.edited:
-            count = sum(1 for e in self.timeline.edits if e.step == self.fork)
-            what.append("an edit" if count == 1 else f"{count} edits")
-        return f"{self.name}: from {self.parent.name} at step {self.fork}, {', '.join(what)}"
+        edits = len(self.own_edits) if self.edited else 0
+        return describe_fork(self.name, self.parent.name, self.fork, self.changes, edits)
 
     def ancestors(self) -> Iterator[Branch]:
         """The parent, its parent, ... up to main."""
@@ -93,6 +90,17 @@ class Branch:
         while branch is not None:
             yield branch
             branch = branch.parent
+
+
+def describe_fork(
+    name: str, parent: str, fork: int, changes: Sequence[tuple[str, object]], edits: int
+) -> str:
+    """``b1: from main at step 200, learning_rate 0.1`` (``, 2 edits``): a branch in words,
+    as the dialog, `bpdebug branches` and `compare` say it."""
+    what = [f"{key.partition('.')[2]} {_shown(value)}" for key, value in changes]
+    if edits:
+        what.append("an edit" if edits == 1 else f"{edits} edits")
+    return f"{name}: from {parent} at step {fork}, {', '.join(what)}"
 
 
 def _shown(value: object) -> str:
@@ -107,24 +115,23 @@ class Branches:
     """The session's histories: `current` is the one the user is on."""
 
     def __init__(self, scenario: Scenario, memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
-        self.memory_budget = memory_budget
-        """Bytes of checkpoints all branches together may hold."""
-        self.main = Branch("main", Timeline(scenario, memory_budget))
-        self.all: list[Branch] = [self.main]
-        """Every branch, in order of creation."""
-        self.current = self.main
-        self._made = 0
+        self._start(Timeline(scenario, memory_budget))
 
     @classmethod
     def of(cls, timeline: Timeline) -> Branches:
         """A session whose main history is `timeline` (already built, maybe moved)."""
         branches = cls.__new__(cls)
-        branches.memory_budget = timeline.memory_budget
-        branches.main = Branch("main", timeline)
-        branches.all = [branches.main]
-        branches.current = branches.main
-        branches._made = 0
+        branches._start(timeline)
         return branches
+
+    def _start(self, main: Timeline) -> None:
+        self.memory_budget = main.memory_budget
+        """Bytes of checkpoints all branches together may hold."""
+        self.main = Branch("main", main)
+        self.all: list[Branch] = [self.main]
+        """Every branch, in order of creation."""
+        self.current = self.main
+        self._made = 0
 
     @property
     def timeline(self) -> Timeline:

@@ -159,11 +159,6 @@ class Timeline:
             return origin.parent.trainer_at(step)
         return self._trainer
 
-    @property
-    def own_trainer(self) -> Trainer:
-        """The trainer of this history's own settings (a branch's from its fork on)."""
-        return self._trainer
-
     # -- where we are ---------------------------------------------------
     @property
     def step(self) -> int:

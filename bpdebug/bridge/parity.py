@@ -253,13 +253,6 @@ def _slope(name: str, z: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.ones_like(z), np.zeros_like(z)
 
 
-def _top(x: Any) -> float:
-    """The largest finite |x| (0.0 for none): the size of an operand."""
-    x = np.abs(np.asarray(x, dtype=np.float64))
-    finite = x[np.isfinite(x)]
-    return float(finite.max()) if finite.size else 0.0
-
-
 def parity_lines(rows: list[Row], name: str, step: int, optimizer: str) -> list[str]:
     """The comparison table (lines of at most 76 columns), its legend and the verdict."""
     from bpdebug.bridge.torch_ref import ATOL, RTOL

@@ -53,7 +53,6 @@ MAX_PATH = 256
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 """A branch's name: short, printable, no spaces (``b1``)."""
 RECORD_KEYS = ("name", "fork", "changes", "edits")
-_CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 @dataclass(frozen=True)
@@ -79,12 +78,9 @@ class BranchRecord:
 
     def describe(self, parent: str) -> str:
         """``b1: from main at step 200, learning_rate 0.1``, as `Branch.describe` words it."""
-        from bpdebug.branches import _shown
+        from bpdebug.branches import describe_fork
 
-        what = [f"{key.partition('.')[2]} {_shown(value)}" for key, value in self.changes]
-        if self.edits:
-            what.append("an edit" if len(self.edits) == 1 else f"{len(self.edits)} edits")
-        return f"{self.name}: from {parent} at step {self.fork}, {', '.join(what)}"
+        return describe_fork(self.name, parent, self.fork, self.changes, len(self.edits))
 
 
 def describe_path(records: Sequence[BranchRecord]) -> list[str]:
@@ -142,7 +138,7 @@ def parse_path(name: str, where: str, value: object) -> tuple[BranchRecord, ...]
 
     if isinstance(value, str):
         try:
-            value = json.loads(value, parse_constant=_CONSTANTS.__getitem__)
+            value = json.loads(value)  # NaN, Infinity: json reads them
         except (ValueError, RecursionError) as error:
             raise fail(where, f"expected JSON ({' '.join(str(error).split())})") from None
     if not isinstance(value, list):

@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 
 HEADER_LENGTH_BYTES = 8
 _INTEGER = re.compile(r"0|[1-9][0-9]{0,17}")
-_CONSTANTS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def safetensors_bytes(timeline: Timeline) -> bytes:
@@ -150,7 +149,7 @@ def _split(name: str, data: bytes) -> tuple[dict[str, Any], memoryview]:
         )
     raw = data[HEADER_LENGTH_BYTES : HEADER_LENGTH_BYTES + length]
     try:
-        header = json.loads(raw.decode("utf-8"), parse_constant=_CONSTANTS.__getitem__)
+        header = json.loads(raw.decode("utf-8"))  # NaN, Infinity: json reads them
     except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, nested too deep
         raise InputError(name, "", f"header is not JSON ({_one_line(error)})") from None
     if not isinstance(header, dict):
@@ -222,7 +221,7 @@ class _Metadata:
 
     def json(self, key: str) -> Any:
         try:
-            return json.loads(self.text(key), parse_constant=_CONSTANTS.__getitem__)
+            return json.loads(self.text(key))  # NaN, Infinity: json reads them
         except (ValueError, RecursionError) as error:
             raise self.error(key, f"expected JSON ({_one_line(error)})") from None
 

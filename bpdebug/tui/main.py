@@ -363,52 +363,40 @@ class MainScreen(SessionScreen):
         In a browser (`bpdebug serve`) the four files arrive as one .zip
         download and nothing is written on the server's disk.
         """
-        svg = self.app.export_screenshot()
-        if self.app.is_web:
-            self._download(svg)
-        else:
-            self._export(svg)
+        self._export(self.app.export_screenshot(), self.app.is_web)
 
     @work(thread=True, group="export")
-    def _download(self, svg: str) -> None:
-        from bpdebug.tui.exporting import export_archive
+    def _export(self, svg: str, download: bool) -> None:
+        """Write the export (`export_all`) or, for a browser, deliver it as one zip."""
+        from bpdebug.tui.exporting import export_all, export_archive
 
+        written: list[Path] = []
         try:
             with self.debugger_lock:
-                name, data = export_archive(self.debugger.timeline, svg)
-                edits = tuple(self.debugger.timeline.edits)
+                timeline = self.debugger.timeline
+                if download:
+                    name, data = export_archive(timeline, svg)
+                else:
+                    written = export_all(timeline, self.bpapp.export_dir, svg)
+                edits = tuple(timeline.edits)
         except OSError as error:
             self.app.call_from_thread(
                 self.notify, f"export failed: {error}", severity="error", timeout=10
             )
             return
         self.bpapp.exported_edits = edits
-        self.app.call_from_thread(self._deliver, name, data)
+        if download:
+            self.app.call_from_thread(self._deliver, name, data)
+            return
+        self.bpapp.exported = written
+        names = ", ".join(p.name for p in written)
+        self.app.call_from_thread(self.notify, f"exported to {written[0].parent}/: {names}")
 
     def _deliver(self, name: str, data: bytes) -> None:
         self.app.deliver_binary(
             io.BytesIO(data), save_filename=name, mime_type="application/zip", name="export"
         )
         self.notify(f"exported {name} (json, npz, md, svg): your browser downloads it")
-
-    @work(thread=True, group="export")
-    def _export(self, svg: str) -> None:
-        from bpdebug.tui.exporting import export_all
-
-        folder: Path = self.bpapp.export_dir
-        try:
-            with self.debugger_lock:
-                written = export_all(self.debugger.timeline, folder, svg)
-                edits = tuple(self.debugger.timeline.edits)
-        except OSError as error:
-            self.app.call_from_thread(
-                self.notify, f"export failed: {error}", severity="error", timeout=10
-            )
-            return
-        self.bpapp.exported = written
-        self.bpapp.exported_edits = edits
-        names = ", ".join(p.name for p in written)
-        self.app.call_from_thread(self.notify, f"exported to {written[0].parent}/: {names}")
 
     async def action_quit(self) -> None:
         """q: leave; asks first when an edited branch has not been exported."""

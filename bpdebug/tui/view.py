@@ -212,7 +212,9 @@ def _curves(debugger: Debugger) -> tuple[str, list[Curve]]:
             continue
         fork = branch.fork if branch.parent is not None else None
         costs = branch.timeline.costs().copy()
-        others.append(Curve(branch.name, costs, parting(branch, current), *style, fork=fork))
+        start = parting(branch, current)
+        revision = branch.timeline.revision
+        others.append(Curve(branch.name, costs, start, *style, fork=fork, revision=revision))
     return color, others
 
 

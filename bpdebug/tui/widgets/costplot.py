@@ -99,6 +99,10 @@ class Curve:
     """The curve's glyph (one of BRANCH_GLYPHS)."""
     fork: int | None = None
     """Where it leaves its parent (marked FORK_MARK); None for main."""
+    revision: int | None = None
+    """Its timeline's revision: a redraw with the same one (and the same costs known)
+    reuses the curve drawn last time instead of downsampling and smoothing it again.
+    None: never reused."""
 
 
 def branch_style(index: int) -> tuple[str, str]:
@@ -389,6 +393,8 @@ class CostPlot(PlotextPlot):
         self._line_color = LINE_COLOR
         self._fork: int | None = None
         self._others: Sequence[Curve] = ()
+        self._other_cache: dict[str, tuple[object, tuple[np.ndarray, np.ndarray]]] = {}
+        """Each other branch's drawn curve and what it was drawn from (`_other_curves`)."""
         self.drawn_others: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         """(steps, values) of each other branch's curve in the last draw, by name."""
         self.drawn_forks: list[tuple[int, float, str]] = []
@@ -565,7 +571,17 @@ class CostPlot(PlotextPlot):
     ) -> dict[str, tuple[np.ndarray, np.ndarray, Curve]]:
         """(steps, values, curve) of each other branch, from its fork: smoothed when noisy."""
         out = {}
+        cache: dict[str, tuple[object, tuple[np.ndarray, np.ndarray]]] = {}
         for curve in self._others:
+            # A cost can be filled in without a move (a pass computed on a look), so the
+            # count of unknown ones is part of what the curve was drawn from.
+            unknown = int(np.count_nonzero(np.isnan(curve.costs)))
+            key = (curve.revision, curve.costs.size, unknown, curve.start, log, width)
+            kept = self._other_cache.get(curve.name)
+            if curve.revision is not None and kept is not None and kept[0] == key:
+                out[curve.name] = (*kept[1], curve)  # that branch has not moved: same curve
+                cache[curve.name] = kept
+                continue
             own = curve.costs[curve.start :]
             ox, oy = downsample(own, width)
             oy = scaled(oy, log)
@@ -575,6 +591,8 @@ class CostPlot(PlotextPlot):
                 ox, oy = smooth(scaled(own, log), smoothing_window(curve.costs.size))
                 ox = ox + curve.start
             out[curve.name] = (ox, oy, curve)
+            cache[curve.name] = (key, (ox, oy))
+        self._other_cache = cache
         self.drawn_others = {name: (ox, oy) for name, (ox, oy, _) in out.items()}
         return out
 
